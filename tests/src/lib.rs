@@ -1,0 +1,1 @@
+//! Real-Postfix test harness (skeleton — being written).
