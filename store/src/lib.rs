@@ -1,1 +1,113 @@
-//! (skeleton — being written)
+//! The store of Mailing Manager: sled 0.34 behind a small typed, synchronous API. A leaf crate
+//! used from one process by the sender, the milter sink and the admin API (SPEC §5, §7, §8).
+//!
+//! # Using it
+//! ```no_run
+//! use mm_store::{Store, NewRecipient, RecipientUpdate, UpdateOutcome};
+//! # fn main() -> Result<(), mm_store::StoreError> {
+//! let store = Store::open("/var/lib/mailing-manager/state/store", 64 << 20)?; // cache bytes
+//! let m = store.ensure_mailing("2026-spring")?;           // id = folder name; m.number for VERP
+//! store.import_recipients(&m.id, vec![NewRecipient {
+//!     email: "a@example.org".into(), send: true, ..Default::default() }])?;
+//! for row in store.due_rows(m.number, mm_store::now_ms()) {  // the sender's queue
+//!     let row = row?;
+//!     // ... relay the message, then:
+//!     store.update_recipient(m.number, row, &RecipientUpdate::sent(Some("4Xy".into()), "250 ok"))?;
+//!     store.flush()?;                                      // before taking the next job
+//! }
+//! # Ok(()) }
+//! ```
+//! `Store` is a cheap clone (an `Arc`). Every call is synchronous and short (one key or one
+//! small transaction); from async code wrap calls in `spawn_blocking`, and use
+//! [`Store::flush_async`] for flushing. Iterators (`recipients`, `due_rows`, `bounces`,
+//! `documents`) read the tree lazily: memory stays flat in the list length.
+//!
+//! Opening fails with [`StoreError::Locked`] when another process (or another open handle in
+//! this process) holds the store: the CLI should then say "the daemon holds the store; ask it
+//! via the API". Always pass the configured cache size: sled's default is 1 GiB.
+//!
+//! # API at a glance
+//! - Mailings ([`Mailing`]): `create_mailing`, `ensure_mailing`, `mailing(id)`,
+//!   `mailing_by_number(n)`, `mailing_number(id)`, `mailings()`, `update_mailing(id, |m| ..)`,
+//!   `set_mailing_state(id, state)` — the life cycle rule is [`mailing_transition_allowed`].
+//! - Recipients ([`Recipient`]): `import_recipients` / `try_import_recipients` (streamed,
+//!   replaces a draft's list), `recipient(n, row)`, `recipients(n)` / `recipients_from(n, row)`
+//!   (streaming), `recipients_page(n, offset, limit)`, `rows_by_email`, `recipient_by_email`,
+//!   `counts(n)` ([`StatusCounts`], kept transactionally), `count_by_scan(n)`.
+//! - Changes: `update_recipient(n, row, &RecipientUpdate)` → [`UpdateOutcome`] (`Applied` or
+//!   `Refused` when [`transition_allowed`] says no), `set_send(n, row, send, reason)`,
+//!   `due_rows(n, now)`, `next_due(n)`, `flush()`, `flush_async()`.
+//! - Suppression ([`Suppression`]): `suppress`, `is_suppressed`, `suppression`, `unsuppress`,
+//!   `suppressions`.
+//! - Customer documents ([`CustomerDocument`]): `put_document`, `document`,
+//!   `customer_documents(customer, type)`, `documents(type)`.
+//! - Raw reports ([`RawReport`]): `add_report`, `reports(n, row)`, `report(n, row, seq)`; bounce
+//!   log ([`BounceEntry`], written when a recipient becomes `bounced`): `bounces(hard_only)`.
+//! - Counters: `incr_counter`, `counter`, `counters`, `count_forged_report` ([`FORGED_REPORTS`]).
+//!
+//! # Durability protocol (SPEC §7)
+//! sled buffers writes and flushes every 500 ms on its own; a write is only promised durable
+//! after [`Store::flush`] (or `flush_async`) returns. The rule: **a state change is flushed
+//! before the step that relies on it.**
+//! - Sender: take a due row → relay it → `update_recipient` with the outcome → `flush` → only
+//!   then report progress / take the next job. Concurrent senders may share one flush (group
+//!   commit): each records its outcome, then awaits a flush that started after its write. A
+//!   crash between the relay's 250 and the flush re-sends at most the messages in flight.
+//! - Starting a send: `set_mailing_state(id, Sending)` → `flush` → start sending. Closing:
+//!   all rows settled → `set_mailing_state(id, Sent)` → `flush`.
+//! - Milter: `add_report` + `update_recipient` (+ `suppress`) → `flush` → answer the MTA
+//!   (discard/accept). If any of these fail, answer tempfail so the MTA retries.
+//! - Imports flush themselves before marking the list complete.
+//!
+//! # Key layout
+//! Integers are big-endian so that byte order is numeric order. `m` = mailing number (u32),
+//! `row` = row index (u32), times are [`Millis`] (u64 ms since the epoch).
+//!
+//! | tree | key | value |
+//! |---|---|---|
+//! | `meta` | `next_mailing_number` | u32: the next number to allocate (starts at 1) |
+//! | `mailing_ids` | id (folder name, UTF-8) | u32 `m` |
+//! | `mailings` | `m` | JSON [`Mailing`] |
+//! | `recipients` | `m` `row` | JSON [`Recipient`] |
+//! | `recipient_emails` | `m` lowercased-address `0xFF` `row` | empty (address index; 0xFF never occurs in UTF-8) |
+//! | `status_counts` | `m` status-index u8 (position in `RecipientStatus::ALL`) | u64 count |
+//! | `due` | `m` `next_attempt` u64 `row` | empty: exactly the `pending` rows |
+//! | `suppressed` | lowercased address | JSON [`Suppression`] |
+//! | `documents` | len u16 + customer, len u16 + type, mailing id | JSON [`CustomerDocument`] |
+//! | `reports` | `m` `row` seq u64 | kind u8 (position in `ReportKind::ALL`), received u64, raw bytes |
+//! | `bounces` | `m` `row` | JSON [`BounceEntry`] (latest bounce of that recipient) |
+//! | `counters` | name (UTF-8) | u64 |
+//!
+//! `recipients`, `status_counts` and `due` (and `bounces`) change together in one transaction
+//! per status change. Mailing numbers are never reused.
+//!
+//! # Layout
+//! - `store`: open, flush, counters. - `mailing`: mailing records. - `recipient`: recipient
+//!   record, reading, counts. - `import`: bulk import. - `update`: status changes and the due
+//!   queue. - `transition`: allowed status changes. - `suppression`, `document`, `report`.
+//!   - `keys`: key encoding. - `error`: [`StoreError`].
+#![deny(missing_docs)]
+
+mod document;
+mod error;
+mod import;
+mod keys;
+mod mailing;
+mod recipient;
+mod report;
+mod store;
+mod suppression;
+mod transition;
+mod update;
+
+pub use document::{CustomerDocument, DocumentContact, MAILING_DOCUMENT};
+pub use error::{Result, StoreError};
+pub use import::ImportSummary;
+pub use keys::{normalize_address, now_ms, Millis};
+pub use mailing::{mailing_transition_allowed, Mailing};
+pub use recipient::{NewRecipient, Recipient, StatusCounts};
+pub use report::{BounceEntry, RawReport};
+pub use store::{Store, FORGED_REPORTS};
+pub use suppression::Suppression;
+pub use transition::transition_allowed;
+pub use update::{RecipientUpdate, ReportDetails, UpdateOutcome};

@@ -1,0 +1,176 @@
+//! Bulk import of a draft's recipient list, streamed from an iterator in batches.
+use crate::error::{Result, StoreError};
+use crate::keys::{due_key, email_key, encode, now_ms, pair_key, u32_key};
+use crate::recipient::{count_key, NewRecipient, Recipient};
+use crate::store::Store;
+use mm_domain::{MailingState, RecipientStatus};
+use std::convert::Infallible;
+
+/// Rows written per sled batch: big enough to amortise, small enough to keep memory flat.
+const BATCH_ROWS: usize = 5_000;
+
+/// What an import wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// Rows imported.
+    pub total: u32,
+    /// Rows ticked for sending (status `pending`).
+    pub to_send: u32,
+}
+
+impl Store {
+    /// Replaces the recipient list of draft mailing `id` with `rows` (row indexes 0, 1, ...
+    /// in iteration order). See [`Store::try_import_recipients`].
+    pub fn import_recipients(
+        &self,
+        id: &str,
+        rows: impl IntoIterator<Item = NewRecipient>,
+    ) -> Result<ImportSummary> {
+        self.try_import_recipients(id, rows.into_iter().map(Ok::<_, Infallible>))
+    }
+
+    /// Replaces the recipient list of draft mailing `id` with `rows`, streaming: rows are
+    /// written in batches, so memory stays flat for a million rows. Ticked rows start
+    /// `pending` (due at once), the others `excluded`.
+    ///
+    /// The mailing's `recipients_complete` is false while the import runs and becomes true
+    /// (with `recipient_total`) only at its end, after a flush; an import that fails part-way
+    /// ([`StoreError::Source`] when `rows` yields an error) leaves it false, and the next
+    /// import replaces the partial list. Do not run two imports of one mailing at once.
+    pub fn try_import_recipients<E>(
+        &self,
+        id: &str,
+        rows: impl IntoIterator<Item = std::result::Result<NewRecipient, E>>,
+    ) -> Result<ImportSummary>
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        let mailing = self
+            .mailing(id)?
+            .ok_or_else(|| StoreError::UnknownMailing(id.to_string()))?;
+        if mailing.state != MailingState::Draft {
+            return Err(StoreError::NotDraft {
+                id: id.to_string(),
+                state: mailing.state,
+                what: "replacing the recipient list",
+            });
+        }
+        self.update_mailing(id, |m| {
+            m.recipients_complete = false;
+            m.recipient_total = 0;
+        })?;
+        let m = mailing.number;
+        self.clear_recipients(m)?;
+
+        let i = &self.inner;
+        let now = now_ms();
+        let mut counts = [0u64; 16];
+        let (mut recs, mut emails, mut due) = (
+            sled::Batch::default(),
+            sled::Batch::default(),
+            sled::Batch::default(),
+        );
+        let mut in_batch = 0usize;
+        let mut row: u32 = 0;
+        let mut to_send: u32 = 0;
+        for item in rows {
+            let new = item.map_err(|e| StoreError::Source {
+                id: id.to_string(),
+                row,
+                source: Box::new(e),
+            })?;
+            let status = if new.send {
+                RecipientStatus::Pending
+            } else {
+                RecipientStatus::Excluded
+            };
+            let r = Recipient {
+                mailing: m,
+                row,
+                customer_id: new.customer_id,
+                customer_name: new.customer_name,
+                contact_id: new.contact_id,
+                email: new.email,
+                send: new.send,
+                skip_reason: if new.send { None } else { new.skip_reason },
+                fields: new.fields,
+                status,
+                attempts: 0,
+                next_attempt: 0,
+                queue_id: None,
+                smtp_reply: None,
+                status_code: None,
+                reason: None,
+                hard: false,
+                diagnostic: None,
+                remote_mta: None,
+                updated: now,
+            };
+            counts[crate::recipient::status_index(status) as usize] += 1;
+            if new.send {
+                to_send += 1;
+                due.insert(&due_key(m, 0, row), &[]);
+            }
+            emails.insert(email_key(m, &r.email, row), &[]);
+            recs.insert(&pair_key(m, row), encode(&r));
+            in_batch += 1;
+            if in_batch == BATCH_ROWS {
+                i.recipients.apply_batch(std::mem::take(&mut recs))?;
+                i.emails.apply_batch(std::mem::take(&mut emails))?;
+                i.due.apply_batch(std::mem::take(&mut due))?;
+                in_batch = 0;
+            }
+            row = row
+                .checked_add(1)
+                .ok_or(StoreError::Exhausted("recipient rows"))?;
+        }
+        i.recipients.apply_batch(recs)?;
+        i.emails.apply_batch(emails)?;
+        i.due.apply_batch(due)?;
+        let mut batch = sled::Batch::default();
+        for s in RecipientStatus::ALL {
+            let n = counts[crate::recipient::status_index(*s) as usize];
+            if n > 0 {
+                batch.insert(&count_key(m, *s), &n.to_be_bytes());
+            }
+        }
+        i.counts.apply_batch(batch)?;
+        // The list must be on disk before it is declared complete.
+        self.flush()?;
+        self.update_mailing(id, |mm| {
+            mm.recipients_complete = true;
+            mm.recipient_total = row;
+        })?;
+        self.flush()?;
+        tracing::debug!(
+            mailing = id,
+            total = row,
+            to_send,
+            "recipient list imported"
+        );
+        Ok(ImportSummary {
+            total: row,
+            to_send,
+        })
+    }
+
+    /// Removes every recipient row of mailing `m` and its indexes, in batches.
+    fn clear_recipients(&self, m: u32) -> Result<()> {
+        let i = &self.inner;
+        for tree in [&i.recipients, &i.emails, &i.due, &i.counts] {
+            loop {
+                let mut batch = sled::Batch::default();
+                let mut n = 0;
+                for kv in tree.scan_prefix(u32_key(m)).keys().take(BATCH_ROWS) {
+                    batch.remove(kv?);
+                    n += 1;
+                }
+                if n == 0 {
+                    break;
+                }
+                tree.apply_batch(batch)?;
+            }
+        }
+        Ok(())
+    }
+}

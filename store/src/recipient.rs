@@ -1,0 +1,224 @@
+//! Recipients of a mailing: the record, reading one, streaming and paging the list, lookup by
+//! address, and the counts by status.
+use crate::error::{Result, StoreError};
+use crate::keys::{decode, email_prefix, pair_key, read_u32, read_u64, u32_key, Millis};
+use crate::store::Store;
+use mm_domain::{BounceReason, RecipientStatus, SkipReason};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One row of a mailing's recipient list (SPEC §5) with its delivery state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recipient {
+    /// The mailing number.
+    pub mailing: u32,
+    /// Row index in the report (0-based); the VERP token carries it.
+    pub row: u32,
+    /// Customer id, when the report has that column.
+    pub customer_id: Option<String>,
+    /// Customer name, when the report has that column.
+    pub customer_name: Option<String>,
+    /// Contact id, when the report has that column.
+    pub contact_id: Option<String>,
+    /// The address as written in the report.
+    pub email: String,
+    /// Whether the recipient is to be sent to ("Versenden").
+    pub send: bool,
+    /// Why not, when `send` is false.
+    pub skip_reason: Option<SkipReason>,
+    /// The report row's values in `Mailing::columns` order: the snapshot the message is
+    /// rendered from, so a sent mailing stays reproducible when the CSV changes.
+    pub fields: Vec<String>,
+    /// Delivery status.
+    pub status: RecipientStatus,
+    /// Send attempts made so far.
+    pub attempts: u32,
+    /// While `pending`: not before this time (0 = at once).
+    pub next_attempt: Millis,
+    /// The relay's queue id from its 250 reply.
+    pub queue_id: Option<String>,
+    /// The last SMTP reply text from the relay.
+    pub smtp_reply: Option<String>,
+    /// Enhanced status code (e.g. `5.2.2`), from the relay or a report.
+    pub status_code: Option<String>,
+    /// Bounce reason from a report.
+    pub reason: Option<BounceReason>,
+    /// Hard bounce (SPEC §8).
+    pub hard: bool,
+    /// Diagnostic text from a report.
+    pub diagnostic: Option<String>,
+    /// Remote MTA named in a report.
+    pub remote_mta: Option<String>,
+    /// Last change.
+    pub updated: Millis,
+}
+
+/// A row to import: what the report says about a recipient.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewRecipient {
+    /// Customer id column.
+    pub customer_id: Option<String>,
+    /// Customer name column.
+    pub customer_name: Option<String>,
+    /// Contact id column.
+    pub contact_id: Option<String>,
+    /// The address as written.
+    pub email: String,
+    /// Ticked for sending.
+    pub send: bool,
+    /// Why not, when `send` is false.
+    pub skip_reason: Option<SkipReason>,
+    /// The row's values in column order.
+    pub fields: Vec<String>,
+}
+
+/// Number of recipients per status of one mailing. Serialises as `{"pending": 3, ...}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StatusCounts(pub BTreeMap<RecipientStatus, u64>);
+
+impl StatusCounts {
+    /// Recipients with `status`.
+    pub fn get(&self, status: RecipientStatus) -> u64 {
+        self.0.get(&status).copied().unwrap_or(0)
+    }
+
+    /// All recipients.
+    pub fn total(&self) -> u64 {
+        self.0.values().sum()
+    }
+}
+
+pub(crate) fn status_index(s: RecipientStatus) -> u8 {
+    RecipientStatus::ALL
+        .iter()
+        .position(|x| *x == s)
+        .unwrap_or(0) as u8
+}
+
+pub(crate) fn count_key(mailing: u32, s: RecipientStatus) -> [u8; 5] {
+    let mut k = [0u8; 5];
+    k[..4].copy_from_slice(&mailing.to_be_bytes());
+    k[4] = status_index(s);
+    k
+}
+
+fn decode_recipient(k: &[u8], v: &[u8]) -> Result<Recipient> {
+    decode("recipient", k, v)
+}
+
+impl Store {
+    /// Recipient `row` of mailing `mailing`.
+    pub fn recipient(&self, mailing: u32, row: u32) -> Result<Option<Recipient>> {
+        let k = pair_key(mailing, row);
+        match self.inner.recipients.get(k)? {
+            Some(v) => Ok(Some(decode_recipient(&k, &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Streams the recipient list of `mailing` in row order, straight from the tree (nothing is
+    /// loaded up front; memory stays flat in the list's length).
+    pub fn recipients(
+        &self,
+        mailing: u32,
+    ) -> impl Iterator<Item = Result<Recipient>> + Send + 'static {
+        self.recipients_from(mailing, 0)
+    }
+
+    /// Streams the recipients of `mailing` from row `first` on, in row order.
+    pub fn recipients_from(
+        &self,
+        mailing: u32,
+        first: u32,
+    ) -> impl Iterator<Item = Result<Recipient>> + Send + 'static {
+        let start = pair_key(mailing, first);
+        let end = pair_key(mailing.wrapping_add(1), 0);
+        let range = if mailing == u32::MAX {
+            self.inner.recipients.range(start..)
+        } else {
+            self.inner.recipients.range(start..end)
+        };
+        range.map(|kv| {
+            let (k, v) = kv?;
+            decode_recipient(&k, &v)
+        })
+    }
+
+    /// One page of the list: up to `limit` recipients from row `offset` on. Rows are numbered
+    /// densely from 0, so this costs O(limit), not O(offset); the next page starts at
+    /// `last.row + 1`.
+    pub fn recipients_page(
+        &self,
+        mailing: u32,
+        offset: u32,
+        limit: usize,
+    ) -> Result<Vec<Recipient>> {
+        self.recipients_from(mailing, offset).take(limit).collect()
+    }
+
+    /// Row indexes of the rows of `mailing` whose address equals `address` (case-insensitive,
+    /// trimmed), in row order. More than one when the report lists the address twice.
+    pub fn rows_by_email(&self, mailing: u32, address: &str) -> Result<Vec<u32>> {
+        let prefix = email_prefix(mailing, address);
+        let mut rows = Vec::new();
+        for kv in self.inner.emails.scan_prefix(&prefix) {
+            let (k, _) = kv?;
+            if let Some(row) = read_u32(&k, prefix.len()) {
+                rows.push(row);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// The recipient of `mailing` with `address`: the first row with that address that is
+    /// ticked for sending, else the first row with it.
+    pub fn recipient_by_email(&self, mailing: u32, address: &str) -> Result<Option<Recipient>> {
+        let mut first = None;
+        for row in self.rows_by_email(mailing, address)? {
+            if let Some(r) = self.recipient(mailing, row)? {
+                if r.send {
+                    return Ok(Some(r));
+                }
+                first.get_or_insert(r);
+            }
+        }
+        Ok(first)
+    }
+
+    /// Counts by status, kept in step with every status change (same transaction), so this
+    /// reads a handful of keys whatever the list's length.
+    pub fn counts(&self, mailing: u32) -> Result<StatusCounts> {
+        let mut counts = BTreeMap::new();
+        for kv in self.inner.counts.scan_prefix(u32_key(mailing)) {
+            let (k, v) = kv?;
+            let status = k
+                .get(4)
+                .and_then(|i| RecipientStatus::ALL.get(*i as usize))
+                .copied();
+            if let (Some(status), Some(n)) = (status, read_u64(&v, 0)) {
+                if n > 0 {
+                    counts.insert(status, n);
+                }
+            }
+        }
+        Ok(StatusCounts(counts))
+    }
+
+    /// Counts by status computed by scanning the whole list (a check on [`Store::counts`]).
+    pub fn count_by_scan(&self, mailing: u32) -> Result<StatusCounts> {
+        let mut counts = BTreeMap::new();
+        for r in self.recipients(mailing) {
+            *counts.entry(r?.status).or_insert(0) += 1;
+        }
+        Ok(StatusCounts(counts))
+    }
+
+    pub(crate) fn recipient_exists(&self, mailing: u32, row: u32) -> Result<()> {
+        if self.inner.recipients.contains_key(pair_key(mailing, row))? {
+            Ok(())
+        } else {
+            Err(StoreError::UnknownRecipient { mailing, row })
+        }
+    }
+}
