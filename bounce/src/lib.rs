@@ -2,14 +2,489 @@
 //! per recipient the status code, reply code, reason (Sisimai's vocabulary) and hard/soft.
 //!
 //! No I/O, never panics: [`classify`] is fed whatever arrives at the bounce address.
+//!
+//! # Layout
+//! - [`mime`](crate::mime): sorts the parts of the message (report headers, delivery-status,
+//!   feedback-report, human-readable text, the returned original).
+//! - `fields` / `dsn`: RFC 3464 / RFC 6533 field blocks.
+//! - `text`: the human-readable text of non-standard reports (qmail, Exim, Exchange, ...).
+//! - `ses`: Amazon SES JSON notifications. `arf`: RFC 5965 feedback reports.
+//!   `autoreply`: RFC 3834 auto-replies.
+//! - [`reason`]: the documented rules from status code and text to a reason.
+//! - `scan`: address / status-code / reply-code scanners. `token`: VERP tokens.
 #![deny(missing_docs)]
 
+mod arf;
+mod autoreply;
+mod dsn;
+mod fields;
+mod mime;
+pub mod reason;
 mod report;
+mod scan;
+mod ses;
+mod text;
+mod token;
 
+use mm_domain::{BounceReason, ReportKind};
 pub use report::{BounceReport, RecipientResult};
+
+/// How deep forwarded reports (a report attached to another message) are followed.
+const MAX_DEPTH: usize = 3;
+/// Longest diagnostic kept per recipient, in bytes.
+const MAX_DIAG: usize = 1000;
 
 /// Classifies one raw message (LF or CRLF line ends). Never panics, does no I/O.
 pub fn classify(raw: &[u8]) -> BounceReport {
-    let _ = raw;
-    BounceReport::not_a_report()
+    classify_at(raw, 0)
+}
+
+fn classify_at(raw: &[u8], depth: usize) -> BounceReport {
+    let Some(w) = mime::walk(raw) else {
+        return BounceReport::not_a_report();
+    };
+    let mut rep = analyse(&w, depth);
+    // Tokens, best first: envelope id, returned Message-ID, `+token@`, `<token@`.
+    let mut tokens = Vec::new();
+    if let Some(id) = &rep.original_envelope_id {
+        token::from_value(id, &mut tokens);
+    }
+    if let Some(id) = &rep.original_message_id {
+        token::from_value(id, &mut tokens);
+    }
+    token::scan(raw, b'+', &mut tokens);
+    token::scan(raw, b'<', &mut tokens);
+    for t in tokens {
+        if !rep.tokens.contains(&t) {
+            rep.tokens.push(t);
+        }
+    }
+    rep
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    let s = s.trim();
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or_default().to_string()
+}
+
+/// Subject / sender words that make a message without RFC 3464 fields a delivery report.
+const BOUNCE_SUBJECTS: &[&str] = &[
+    "undeliver",
+    "undelivered",
+    "delivery fail",
+    "delivery status notification",
+    "delivery notification",
+    "returned mail",
+    "return mail",
+    "failure notice",
+    "mail delivery failed",
+    "delivery failure",
+    "non-delivery",
+    "nondeliverable",
+    "non deliverable",
+    "could not be delivered",
+    "not delivered",
+    "delivery problem",
+    "mail system error",
+    "mail failure",
+    "delivery report",
+    "bounce",
+    "rejected",
+    "delivery error",
+    "failed delivery",
+    "delayed mail",
+    "delivery delayed",
+    "warning: could not send",
+    "message delayed",
+    "mail could not be",
+    "unzustellbar",
+    "non remis",
+    "no entregado",
+    "error sending message",
+    "message status",
+    "returned to sender",
+    "notification d'état",
+];
+
+const BOUNCE_SENDERS: &[&str] = &[
+    "mailer-daemon",
+    "postmaster",
+    "mail delivery",
+    "mail-daemon",
+    "maildaemon",
+    "mailerdaemon",
+    "bounce",
+    "mdaemon",
+    "mail administrator",
+    "system administrator",
+    "mail system",
+    "post_master",
+    "returned mail",
+    "delivery subsystem",
+];
+
+const BOUNCE_BODY: &[&str] = &[
+    "could not be delivered",
+    "couldn't be delivered",
+    "could not deliver",
+    "was not delivered",
+    "undeliverable",
+    "delivery has failed",
+    "delivery to the following recipient",
+    "did not reach the following recipient",
+    "following address(es) failed",
+    "following addresses had",
+    "following address failed",
+    "permanent error",
+    "unable to deliver",
+    "wasn't able to deliver",
+    "failed permanently",
+    "delivery failed",
+    "returned to sender",
+    "there was an error delivering",
+    "an error has occurred while attempting to deliver",
+    "error occurred while trying to deliver",
+    "message could not be",
+    "your message was rejected",
+    "was rejected",
+    "has been rejected",
+    "not be delivered",
+    "not delivered to",
+    "transcript of session follows",
+    "delivery problems",
+    "delivery errors",
+    "not reach",
+];
+
+const DELAY_WORDS: &[&str] = &[
+    "delayed",
+    "delivery delay",
+    "warning: could not send",
+    "will continue trying",
+    "will retry",
+    "still trying",
+    "has not yet been delivered",
+    "not yet been delivered",
+    "delivery is delayed",
+    "temporarily deferred",
+];
+
+fn contains_any(hay: &str, needles: &[&str]) -> bool {
+    needles.iter().any(|n| hay.contains(n))
+}
+
+fn bounce_signals(w: &mime::Walked, head_lower: &str) -> (bool, bool) {
+    let subject = w.subject.to_ascii_lowercase();
+    let strong = w.header("x-failed-recipients").is_some()
+        || contains_any(&w.from_full, BOUNCE_SENDERS)
+        || contains_any(&subject, BOUNCE_SUBJECTS)
+        || w.report_type.as_deref() == Some("delivery-status");
+    let weak = contains_any(head_lower, BOUNCE_BODY);
+    (strong, weak)
+}
+
+fn analyse(w: &mime::Walked, depth: usize) -> BounceReport {
+    let mut rep = BounceReport::not_a_report();
+    let human = w.human.join("\n");
+    let (head, tail) = text::split_returned(&human);
+    let embedded;
+    let returned = match (&w.returned, tail) {
+        (Some(r), _) => Some(r),
+        (None, Some(t)) => {
+            embedded = mime::returned_from_text(t);
+            Some(&embedded)
+        }
+        (None, None) => None,
+    };
+    if let Some(r) = returned {
+        rep.original_message_id = r.message_id.clone();
+    }
+    let mut exclude: Vec<String> = w.to.iter().map(|a| a.to_ascii_lowercase()).collect();
+    if let Some(f) = returned.and_then(|r| r.from.as_ref()) {
+        exclude.push(f.to_ascii_lowercase());
+    }
+    if !w.from.is_empty() {
+        exclude.push(w.from.to_ascii_lowercase());
+    }
+
+    // Amazon SES JSON.
+    if let Some(s) = w.human.iter().find_map(|h| ses::parse(h)) {
+        ses_report(&mut rep, s);
+        return rep;
+    }
+
+    // RFC 5965 feedback.
+    if w.report_type.as_deref() == Some("feedback-report") || w.feedback.is_some() {
+        arf::report(&mut rep, w, returned);
+        return rep;
+    }
+    if let Some(a) = returned.and_then(|r| r.jmrp_recipient.clone()) {
+        if w.ds.is_empty() {
+            rep.kind = ReportKind::Feedback;
+            rep.feedback_type = Some("abuse".into());
+            rep.recipients.push(arf::feedback_recipient(a));
+            return rep;
+        }
+    }
+    if arf::is_unsubscribe(w) {
+        arf::unsubscribe(&mut rep, w);
+        return rep;
+    }
+
+    let head_lower = head.to_ascii_lowercase();
+    let hits = text::recipients(head, &exclude);
+
+    // RFC 3464 fields.
+    let mut ds_recipients = Vec::new();
+    for ds in &w.ds {
+        let (m, rs) = dsn::parse(ds);
+        if rep.original_envelope_id.is_none() {
+            rep.original_envelope_id = m.envelope_id;
+        }
+        ds_recipients.extend(rs);
+    }
+    if !ds_recipients.is_empty() {
+        for r in ds_recipients {
+            if rep
+                .recipients
+                .iter()
+                .any(|x| x.address.eq_ignore_ascii_case(&r.address))
+            {
+                continue;
+            }
+            let hit = hits
+                .iter()
+                .find(|h| h.address.eq_ignore_ascii_case(&r.address));
+            let diag = match (&r.diagnostic, hit) {
+                (Some(d), _) => d.clone(),
+                (None, Some(h)) if !h.diagnostic.is_empty() => h.diagnostic.clone(),
+                _ => String::new(),
+            };
+            let action = r.action.clone();
+            rep.recipients.push(result(
+                r.address,
+                action,
+                r.status,
+                &diag,
+                head,
+                r.remote_mta,
+                true,
+            ));
+        }
+        rep.kind = kind_of(&rep.recipients, &head_lower, &w.subject);
+        return rep;
+    }
+
+    let (strong, weak) = bounce_signals(w, &head_lower);
+    let auto = autoreply::is_auto_reply(w);
+    if strong || (weak && !auto) {
+        let mut addrs: Vec<(String, String)> = Vec::new();
+        if let Some(x) = w.header("x-failed-recipients") {
+            for f in scan::addresses(x) {
+                let diag = hits
+                    .iter()
+                    .find(|h| h.address.eq_ignore_ascii_case(f.addr))
+                    .map(|h| h.diagnostic.clone())
+                    .unwrap_or_default();
+                if !addrs.iter().any(|a| a.0.eq_ignore_ascii_case(f.addr)) {
+                    addrs.push((f.addr.to_string(), diag));
+                }
+            }
+        }
+        if addrs.is_empty() {
+            addrs = hits
+                .iter()
+                .map(|h| (h.address.clone(), h.diagnostic.clone()))
+                .collect();
+        }
+        if addrs.is_empty() {
+            if let Some(a) = returned.and_then(|r| r.to.first()) {
+                addrs.push((a.clone(), String::new()));
+            }
+        }
+        let delay = is_delay(&head_lower, &w.subject);
+        let single = addrs.len() == 1;
+        for (addr, diag) in addrs {
+            let diag = if diag.trim().is_empty() && single {
+                head.to_string()
+            } else {
+                diag
+            };
+            let action = Some(if delay { "delayed" } else { "failed" }.to_string());
+            rep.recipients.push(result(addr, action, None, &diag, head, None, single));
+        }
+        rep.kind = if delay {
+            ReportKind::Delay
+        } else {
+            ReportKind::Bounce
+        };
+        return rep;
+    }
+    if auto {
+        rep.kind = ReportKind::AutoReply;
+        if !w.from.is_empty() {
+            rep.recipients.push(RecipientResult {
+                address: w.from.clone(),
+                action: None,
+                status: None,
+                reply_code: None,
+                reason: BounceReason::Vacation,
+                hard: false,
+                diagnostic: Some(truncate(&w.subject, MAX_DIAG)),
+                remote_mta: None,
+            });
+        }
+        return rep;
+    }
+    if depth < MAX_DEPTH {
+        for n in &w.nested {
+            let inner = classify_at(n, depth + 1);
+            if inner.kind != ReportKind::NotAReport {
+                return inner;
+            }
+        }
+    }
+    rep
+}
+
+fn is_delay(head_lower: &str, subject: &str) -> bool {
+    let s = subject.to_ascii_lowercase();
+    (contains_any(&s, &["delay", "warning"]) || contains_any(head_lower, DELAY_WORDS))
+        && !contains_any(head_lower, &["permanent", "gave up", "given up", "giving up"])
+        && !s.contains("fail")
+}
+
+fn kind_of(rs: &[RecipientResult], head_lower: &str, subject: &str) -> ReportKind {
+    let action = |a: &str| rs.iter().any(|r| r.action.as_deref() == Some(a));
+    if action("failed") {
+        ReportKind::Bounce
+    } else if action("delayed") {
+        ReportKind::Delay
+    } else if action("delivered") || action("relayed") || action("expanded") {
+        ReportKind::Delivery
+    } else if is_delay(head_lower, subject) {
+        ReportKind::Delay
+    } else {
+        ReportKind::Bounce
+    }
+}
+
+/// Builds one recipient's result: status and reply code from the fields or the text, then the
+/// reason and hard/soft.
+fn result(
+    address: String,
+    action: Option<String>,
+    status: Option<String>,
+    diag: &str,
+    context: &str,
+    remote_mta: Option<String>,
+    use_context: bool,
+) -> RecipientResult {
+    let in_diag: Vec<&str> = scan::status_codes(diag)
+        .into_iter()
+        .map(|c| c.1)
+        .filter(|c| !scan::is_invented(c))
+        .collect();
+    let mut status = status.filter(|s| !scan::is_invented(s));
+    // A generic `X.0.0` in the fields says less than the code the remote server gave.
+    let generic = status.as_deref().is_none_or(|s| s.ends_with(".0.0"));
+    if generic {
+        if let Some(c) = in_diag.iter().find(|c| {
+            !c.ends_with(".0.0")
+                && status
+                    .as_deref()
+                    .is_none_or(|s| s.as_bytes().first() == c.as_bytes().first())
+        }) {
+            status = Some(c.to_string());
+        } else if status.is_none() {
+            status = in_diag.first().map(|c| c.to_string());
+        }
+    }
+    let reply_code = scan::reply_code(diag).map(|r| r.1);
+    let ctx = if use_context { context } else { "" };
+    let reason = reason::decide(status.as_deref(), diag, ctx, action.as_deref());
+    let permanent = match (&status, reply_code) {
+        (Some(s), _) => s.starts_with('5'),
+        (None, Some(c)) => c >= 500,
+        (None, None) => action.as_deref() != Some("delayed"),
+    };
+    let diagnostic = if diag.trim().is_empty() {
+        None
+    } else {
+        Some(truncate(diag, MAX_DIAG))
+    };
+    RecipientResult {
+        address,
+        action,
+        status,
+        reply_code,
+        reason,
+        hard: reason.is_hard(permanent),
+        diagnostic,
+        remote_mta,
+    }
+}
+
+fn ses_report(rep: &mut BounceReport, s: ses::Ses) {
+    match s {
+        ses::Ses::Bounce {
+            permanent,
+            sub_type,
+            recipients,
+        } => {
+            rep.kind = ReportKind::Bounce;
+            for r in recipients {
+                let diag = r.diagnostic.clone().unwrap_or_else(|| sub_type.clone());
+                let mut res = result(
+                    r.address,
+                    r.action.or(Some("failed".into())),
+                    r.status,
+                    &diag,
+                    &sub_type,
+                    None,
+                    true,
+                );
+                if sub_type.eq_ignore_ascii_case("suppressed") {
+                    res.reason = BounceReason::Suppressed;
+                }
+                res.hard = res.reason.is_hard(permanent);
+                rep.recipients.push(res);
+            }
+        }
+        ses::Ses::Complaint {
+            recipients,
+            feedback_type,
+        } => {
+            rep.kind = ReportKind::Feedback;
+            rep.feedback_type = feedback_type.or(Some("abuse".into()));
+            for a in recipients {
+                rep.recipients.push(arf::feedback_recipient(a));
+            }
+        }
+        ses::Ses::Delivery {
+            recipients,
+            response,
+        } => {
+            rep.kind = ReportKind::Delivery;
+            for a in recipients {
+                let diag = response.clone().unwrap_or_default();
+                rep.recipients.push(result(
+                    a,
+                    Some("delivered".into()),
+                    None,
+                    &diag,
+                    "",
+                    None,
+                    false,
+                ));
+            }
+        }
+    }
 }

@@ -1,0 +1,86 @@
+//! RFC 822-style field blocks (`Name: value`, folded continuation lines, blocks separated by
+//! blank lines): the syntax of `message/delivery-status` (RFC 3464 §2.1) and
+//! `message/feedback-report` (RFC 5965). mail-parser hands these parts over as raw bytes, so
+//! they are parsed here. Lenient: lines that are not fields are skipped, not errors.
+
+/// One field: lower-cased name and unfolded, trimmed value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// The field name in lower case (`final-recipient`).
+    pub name: String,
+    /// The value with folding removed (continuation lines joined by one space).
+    pub value: String,
+}
+
+/// Splits `text` into blocks of fields. A block ends at a blank line; a line starting with
+/// white space continues the previous field. Works for LF and CRLF.
+pub fn blocks(text: &str) -> Vec<Vec<Field>> {
+    let mut out: Vec<Vec<Field>> = Vec::new();
+    let mut cur: Vec<Field> = Vec::new();
+    for line in text.lines() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.trim().is_empty() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            continue;
+        }
+        if line.starts_with([' ', '\t']) {
+            if let Some(last) = cur.last_mut() {
+                let cont = line.trim();
+                if !last.value.is_empty() {
+                    last.value.push(' ');
+                }
+                last.value.push_str(cont);
+            }
+            continue;
+        }
+        if let Some((name, value)) = split_field(line) {
+            cur.push(Field {
+                name: name.to_ascii_lowercase(),
+                value: value.trim().to_string(),
+            });
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// `Name: value` with a name of printable ASCII without spaces (RFC 5322 §2.2).
+pub fn split_field(line: &str) -> Option<(&str, &str)> {
+    let colon = line.find(':')?;
+    let name = line.get(..colon)?;
+    if name.is_empty() || name.len() > 76 || !name.bytes().all(|b| b.is_ascii_graphic()) {
+        return None;
+    }
+    Some((name, line.get(colon + 1..)?))
+}
+
+#[cfg(test)]
+fn get<'a>(block: &'a [Field], name: &str) -> Option<&'a str> {
+    block
+        .iter()
+        .find(|f| f.name == name)
+        .map(|f| f.value.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_blocks_and_crlf() {
+        let text = "Reporting-MTA: dns; mx.example\r\n\r\nFinal-Recipient: rfc822; a@b.example\r\nDiagnostic-Code: smtp; 550 5.1.1\r\n  user unknown\r\nnot a field line\r\n\r\n\r\nFinal-Recipient: rfc822; c@d.example\n";
+        let b = blocks(text);
+        assert_eq!(b.len(), 3);
+        assert_eq!(get(&b[0], "reporting-mta"), Some("dns; mx.example"));
+        assert_eq!(
+            get(&b[1], "diagnostic-code"),
+            Some("smtp; 550 5.1.1 user unknown")
+        );
+        assert_eq!(get(&b[2], "final-recipient"), Some("rfc822; c@d.example"));
+    }
+}

@@ -1,0 +1,311 @@
+//! The human-readable part of a report, for the many MTAs that send no RFC 3464 fields
+//! (qmail, Exim, old Sendmail, Exchange 2003, Domino, Gmail's old format, Yahoo, ...), and as a
+//! source of diagnostics when the fields lack one.
+//!
+//! What is generic across those formats, and what this module relies on:
+//! - the returned original follows a separator line (`--- Below this line is a copy of the
+//!   message.`, `------ This is a copy of the message, including all the headers. ------`,
+//!   `----- Original message -----`, `   ----- Unsent message follows -----`, ...); everything
+//!   after it is the original and is not searched for recipients;
+//! - a failed recipient stands at the start of a line (`<a@b>:`, `a@b`, `a@b: 550 ...`,
+//!   `a@b on <date>`), or is the subject of an SMTP transcript line (`550 <a@b>... User
+//!   unknown`, `RCPT TO:<a@b>`, `Recipient address: a@b`);
+//! - the lines right after it (until the next recipient or the end of the paragraph) are the
+//!   diagnostic; a sendmail transcript's `<<< 550 ...` answers just before it belong to it too.
+//!
+//! Addresses in running prose are only used when no line-leading recipient exists, and the
+//! report's own sender/recipient addresses are never taken as failed recipients.
+use crate::scan;
+
+/// A recipient found in the text with what was said about it.
+#[derive(Debug, Clone, Default)]
+pub struct TextHit {
+    /// The address.
+    pub address: String,
+    /// Text about this recipient (may be empty).
+    pub diagnostic: String,
+    /// Found at the start of a line / as the subject of a transcript line.
+    pub strong: bool,
+}
+
+/// Crude HTML to text: tags dropped, block ends become newlines, common entities decoded.
+pub fn strip_html(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() / 2);
+    let mut rest = html;
+    while let Some(lt) = rest.find('<') {
+        out.push_str(rest.get(..lt).unwrap_or_default());
+        let after = rest.get(lt..).unwrap_or_default();
+        let end = after.find('>').map(|e| e + 1).unwrap_or(after.len());
+        let tag = after.get(..end).unwrap_or_default().to_ascii_lowercase();
+        if ["<br", "</p", "</div", "</tr", "<p", "<tr", "</li", "</h", "</table"]
+            .iter()
+            .any(|t| tag.starts_with(t))
+        {
+            out.push('\n');
+        } else if tag.starts_with("</td") {
+            out.push(' ');
+        }
+        rest = after.get(end..).unwrap_or_default();
+    }
+    out.push_str(rest);
+    out.replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+const SEP_WORDS: &[&str] = &[
+    "original message",
+    "copy of the message",
+    "copy of your message",
+    "copy of the original",
+    "returned message",
+    "unsent message",
+    "message headers",
+    "header of the original",
+    "headers of the original",
+    "header of your message",
+    "headers of your message",
+    "message text",
+    "below this line",
+    "rejected message",
+    "original mail",
+    "undelivered message",
+    "message follows",
+    "original e-mail",
+    "returned mail",
+    "header of the message",
+    "headers of the message",
+    "text of your message",
+];
+
+const SEP_SENTENCES: &[&str] = &[
+    "below this line is a copy of the message",
+    "below is a copy of the original message",
+    "message headers follow",
+    "original message follows",
+    "unsent message follows",
+    "original message headers",
+    "the original message headers",
+    "headers of the original message",
+    "the original message is attached",
+    "original message was",
+    "a copy of the original message",
+    "your original message is included",
+    "below is the original message",
+];
+
+/// Whether `line` starts the returned original message.
+pub fn is_separator(line: &str) -> bool {
+    let t = line.trim();
+    if t.len() < 8 || t.len() > 120 {
+        return false;
+    }
+    let l = t.to_ascii_lowercase();
+    let decorated = t.starts_with(['-', '=', '*', '_', '<', '#', '~']);
+    if decorated && SEP_WORDS.iter().any(|w| l.contains(w)) {
+        return true;
+    }
+    SEP_SENTENCES.iter().any(|s| l.starts_with(s) || (l.len() < 70 && l.contains(s)))
+}
+
+/// Splits a plain-text report at its separator: (report text, returned original if any).
+pub fn split_returned(text: &str) -> (&str, Option<&str>) {
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        if is_separator(line) {
+            let rest = text.get(pos + line.len()..).unwrap_or_default();
+            return (text.get(..pos).unwrap_or(text), Some(rest.trim_start_matches(['\r', '\n'])));
+        }
+        pos += line.len();
+    }
+    (text, None)
+}
+
+/// Prefixes after which an address mid-line is still the subject of the line.
+const STRONG_PREFIXES: &[&str] = &[
+    "rcpt to:",
+    "rcpt to",
+    "recipient:",
+    "recipients:",
+    "recipient address:",
+    "recipient address",
+    "address:",
+    "original-recipient:",
+    "final-recipient:",
+    "failed recipient:",
+    "to address:",
+    "mailbox:",
+    "invalid recipient:",
+    "unknown recipient:",
+    "addressee:",
+    "destinataire :",
+    "destinataire:",
+    "target mail address:",
+    "for",
+];
+
+/// Words before an address that make it a sender, not a recipient.
+const SENDER_PREFIXES: &[&str] = &[
+    "from", "from:", "sender", "sender:", "mail from:", "mail from", "by", "reply-to:",
+    "return-path:", "envelope-from", "smtp.mailfrom=",
+];
+
+fn is_code_prefix(p: &str) -> bool {
+    // `550`, `550 5.1.1`, `554-5.7.1`, `<<< 550`, `>>> RCPT To:` are handled elsewhere.
+    !p.is_empty()
+        && p.split([' ', '-'])
+            .filter(|w| !w.is_empty())
+            .all(|w| w.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+}
+
+fn strength(line: &str, f: &scan::Found<'_>) -> Option<bool> {
+    let before = line.get(..f.start).unwrap_or_default();
+    let after = line.get(f.end..).unwrap_or_default();
+    let p = before
+        .trim_end()
+        .trim_end_matches(['<', '"', '\'', '(', '['])
+        .trim_end();
+    let pl = p.to_ascii_lowercase();
+    let pl = pl.trim_start_matches(['>', ' ', '*', '-', '\t', '•', '#']).trim();
+    if SENDER_PREFIXES.iter().any(|s| pl.ends_with(s)) && !pl.ends_with("rcpt to:") {
+        return None;
+    }
+    if pl.is_empty() || is_code_prefix(pl) {
+        return Some(true);
+    }
+    if STRONG_PREFIXES
+        .iter()
+        .any(|s| pl.ends_with(s) && (pl.len() == s.len() || !pl.as_bytes()[pl.len() - s.len() - 1].is_ascii_alphanumeric()))
+    {
+        return Some(true);
+    }
+    let a = after.trim_start_matches('>');
+    if a.starts_with("...") {
+        return Some(true);
+    }
+    Some(false)
+}
+
+/// Scans the report text (already cut at the separator) for failed recipients.
+/// `exclude` holds addresses that are certainly not recipients (lower case).
+pub fn recipients(text: &str, exclude: &[String]) -> Vec<TextHit> {
+    let lines: Vec<&str> = text.lines().take(2000).collect();
+    // (line index, address, strong)
+    let mut marks: Vec<(usize, String, bool, usize)> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if !line.contains('@') {
+            continue;
+        }
+        for f in scan::addresses(line) {
+            let lower = f.addr.to_ascii_lowercase();
+            if exclude.iter().any(|e| *e == lower) || is_noise(&lower) {
+                continue;
+            }
+            if let Some(strong) = strength(line, &f) {
+                marks.push((i, f.addr.to_string(), strong, f.end));
+            }
+        }
+    }
+    let any_strong = marks.iter().any(|m| m.2);
+    let marks: Vec<_> = marks.into_iter().filter(|m| m.2 || !any_strong).collect();
+    let mut hits: Vec<TextHit> = Vec::new();
+    for (k, (i, addr, strong, end)) in marks.iter().enumerate() {
+        let next_line = marks
+            .get(k + 1..)
+            .and_then(|m| m.iter().find(|m| m.0 > *i))
+            .map(|m| m.0)
+            .unwrap_or(lines.len());
+        let mut diag = String::new();
+        // Sendmail transcript answers (`<<< 550 ...`) just above belong to this recipient.
+        let prev_line = if k == 0 { 0 } else { marks[k - 1].0 + 1 };
+        for l in lines.get(prev_line.min(*i)..*i).unwrap_or_default() {
+            if l.trim_start().starts_with("<<<") {
+                push_line(&mut diag, l.trim_start().trim_start_matches('<'));
+            }
+        }
+        let rest = lines.get(*i).and_then(|l| l.get(*end..)).unwrap_or_default();
+        let rest = rest.trim_start_matches(['>', ':', ' ', '.', ']', ')', '\t']);
+        push_line(&mut diag, rest);
+        let mut collected = !rest.trim().is_empty();
+        let mut paragraphs = 0;
+        for l in lines.get(i + 1..next_line).unwrap_or_default().iter().take(40) {
+            if l.trim().is_empty() {
+                if collected {
+                    paragraphs += 1;
+                    if paragraphs >= 1 {
+                        break;
+                    }
+                }
+                continue;
+            }
+            if is_separator(l) {
+                break;
+            }
+            push_line(&mut diag, l);
+            collected = true;
+        }
+        match hits
+            .iter_mut()
+            .find(|h| h.address.eq_ignore_ascii_case(addr))
+        {
+            Some(h) => {
+                if !diag.is_empty() && !h.diagnostic.contains(diag.as_str()) {
+                    push_line(&mut h.diagnostic, &diag);
+                }
+                h.strong |= *strong;
+            }
+            None => hits.push(TextHit {
+                address: addr.clone(),
+                diagnostic: diag,
+                strong: *strong,
+            }),
+        }
+    }
+    hits
+}
+
+fn push_line(buf: &mut String, line: &str) {
+    let t = line.trim();
+    if t.is_empty() || buf.len() > 4000 {
+        return;
+    }
+    if !buf.is_empty() {
+        buf.push(' ');
+    }
+    buf.push_str(t);
+}
+
+/// Addresses that appear in reports but are never the failed recipient.
+fn is_noise(lower: &str) -> bool {
+    let local = lower.split('@').next().unwrap_or_default();
+    local.starts_with("mailer-daemon")
+        || lower.ends_with(".invalid")
+        || lower.contains("@[")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn separator_and_recipients() {
+        let t = "Hi.\n\n<a@x.example>:\nRemote host said: 550 5.1.1 unknown\n\n--- Below this line is a copy of the message.\n\nTo: b@y.example\n";
+        let (head, rest) = split_returned(t);
+        assert!(rest.unwrap().starts_with("To: b@y.example"));
+        let hits = recipients(head, &[]);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].address, "a@x.example");
+        assert!(hits[0].diagnostic.contains("550 5.1.1"));
+    }
+
+    #[test]
+    fn sender_is_not_a_recipient() {
+        let t = "Message from sender@x.example could not be delivered to\n\n  rcpt@y.example\n\nbecause it does not exist.\n";
+        let hits = recipients(t, &[]);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].address, "rcpt@y.example");
+    }
+}
