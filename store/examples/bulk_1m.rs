@@ -123,7 +123,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &RecipientUpdate::sent(Some(format!("Q{row:X}")), "250 2.0.0 Ok"),
         )?;
         updated += 1;
-        if updated % 64 == 0 {
+        if updated.is_multiple_of(64) {
             store.flush()?;
         }
     }

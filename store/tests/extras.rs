@@ -98,7 +98,7 @@ fn documents_by_customer_and_type() {
         store
             .customer_documents("C", Some(MAILING_DOCUMENT))
             .unwrap(),
-        [d3.clone()]
+        std::slice::from_ref(&d3)
     );
     assert_eq!(store.customer_documents("C1", None).unwrap().len(), 3);
     assert_eq!(
