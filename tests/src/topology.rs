@@ -139,6 +139,15 @@ impl TopologyBuilder {
     }
 }
 
+impl TopologyBuilder {
+    /// [`start`](Self::start) on tokio's blocking pool, for async tests.
+    pub async fn start_async(self) -> Result<Topology> {
+        tokio::task::spawn_blocking(move || self.start())
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    }
+}
+
 fn join<T>(handle: std::thread::ScopedJoinHandle<'_, Result<T>>) -> Result<T> {
     handle
         .join()

@@ -182,3 +182,97 @@ fn topology_relays_and_reports_through_real_postfix() {
 
     topo.wait_idle(WAIT).expect("queues drain");
 }
+
+#[test]
+fn several_failures_of_one_message_come_back_as_one_report() {
+    use mm_tests::topology::{NXDOMAIN, REMOTE_BLOCKED, REMOTE_FULL};
+    let topo = Topology::start("harness-multi").expect("topology starts");
+    let sender = format!("bounce+multi@{BOUNCE_DOMAIN}");
+    let nx = format!("someone@{NXDOMAIN}");
+    let outcome = Submission::new(&sender)
+        .mail_param("RET=HDRS")
+        .rcpt(REMOTE_FULL)
+        .rcpt(REMOTE_BLOCKED)
+        .rcpt(&nx)
+        .data(simple_message(
+            &sender,
+            REMOTE_FULL,
+            "Multi",
+            "Three failures",
+        ))
+        .send(topo.outbound.smtpd_addr())
+        .expect("submission");
+    assert_eq!(
+        outcome.accepted.len(),
+        3,
+        "outbound accepts all at RCPT: {outcome:?}"
+    );
+
+    let reports = topo
+        .bounce_sink
+        .wait_for_messages(1, WAIT)
+        .expect("a report");
+    let text = reports[0].text();
+    for (rcpt, status) in [
+        (REMOTE_FULL, "5.2.2"),
+        (REMOTE_BLOCKED, "5.7.1"),
+        (nx.as_str(), "5.4.4"),
+    ] {
+        let block = text
+            .split("\n\n")
+            .find(|b| b.contains(&format!("Final-Recipient: rfc822; {rcpt}")))
+            .unwrap_or_else(|| panic!("no block for {rcpt} in {text}"));
+        assert!(block.contains(&format!("Status: {status}")), "{block}");
+    }
+    assert!(text.contains("Host or domain name not found"), "{text}");
+    // RET=HDRS: the original comes back as headers only.
+    assert!(text.contains("text/rfc822-headers"), "{text}");
+    assert!(!text.contains("Three failures"), "{text}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        topo.bounce_sink.count().expect("count"),
+        1,
+        "one report only"
+    );
+    assert_eq!(
+        topo.remote_sink.count().expect("count"),
+        0,
+        "nothing delivered"
+    );
+}
+
+#[test]
+fn unreachable_milter_lets_mail_through_on_both_paths() {
+    // Nothing listens on this port: `milter_default_action = accept` must keep mail flowing,
+    // for SMTP (smtpd_milters) and local submission (non_smtpd_milters).
+    let port = mm_tests::free_port().expect("port");
+    let topo = Topology::builder("harness-milter")
+        .milter(&format!("inet:127.0.0.1:{port}"))
+        .start()
+        .expect("topology starts");
+    let sender = format!("bounce+milter@{BOUNCE_DOMAIN}");
+    Submission::new(&sender)
+        .rcpt(REMOTE_OK)
+        .data(simple_message(&sender, REMOTE_OK, "Via SMTP", "smtp"))
+        .send(topo.outbound.smtpd_addr())
+        .expect("SMTP submission");
+    topo.outbound
+        .sendmail(
+            &sender,
+            &["other@remote.test"],
+            &[],
+            &simple_message(&sender, "other@remote.test", "Via sendmail", "local"),
+        )
+        .expect("sendmail submission");
+    topo.remote_sink
+        .wait_for_recipient(REMOTE_OK, WAIT)
+        .expect("SMTP path delivered");
+    topo.remote_sink
+        .wait_for_recipient("other@remote.test", WAIT)
+        .expect("sendmail path delivered");
+    let line = topo
+        .outbound
+        .wait_for_log(&format!("127.0.0.1:{port}"), WAIT)
+        .expect("Postfix tried the milter");
+    assert!(line.contains("warning"), "{line}");
+}

@@ -199,7 +199,7 @@ impl PostfixBuilder {
         Ok(Postfix::new(self.name, root.clone(), host, port))
     }
 
-    /// Writes the files and starts the instance; returns when smtpd greets on its port.
+    /// Writes the files and starts the instance (see [`Postfix::start`]).
     pub fn start(self) -> Result<Postfix> {
         let mut postfix = self.prepare()?;
         postfix.start()?;
