@@ -50,10 +50,7 @@ pub fn parse(text: &str) -> (PerMessage, Vec<DsnRecipient>) {
             let is_addr = f.name == "final-recipient" || f.name == "original-recipient";
             if is_addr {
                 let cur = groups.last().map(Vec::as_slice).unwrap_or_default();
-                let has_addr = cur
-                    .iter()
-                    .any(|g| g.name == "final-recipient" || g.name == "original-recipient");
-                if cur.iter().any(|g| g.name == f.name) || (has_addr && cur.iter().any(|g| g.name == "action")) {
+                if cur.iter().any(|g| g.name == f.name) {
                     groups.push(Vec::new());
                 }
             }
@@ -117,10 +114,8 @@ fn push(out: &mut Vec<DsnRecipient>, r: DsnRecipient) {
 /// Whether `text` looks like delivery-status fields (used for text/plain parts).
 pub fn looks_like(text: &str) -> bool {
     let has = |n: &str| {
-        text.lines().any(|l| {
-            l.get(..n.len())
-                .is_some_and(|p| p.eq_ignore_ascii_case(n))
-        })
+        text.lines()
+            .any(|l| l.get(..n.len()).is_some_and(|p| p.eq_ignore_ascii_case(n)))
     };
     (has("final-recipient:") || has("original-recipient:")) && (has("action:") || has("status:"))
 }

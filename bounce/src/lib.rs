@@ -282,6 +282,15 @@ fn analyse(w: &mime::Walked, depth: usize) -> BounceReport {
         return rep;
     }
 
+    // A report forwarded as an attachment: the outer message names no recipient itself.
+    if depth < MAX_DEPTH && hits.is_empty() && w.header("x-failed-recipients").is_none() {
+        for n in &w.nested {
+            let inner = classify_at(n, depth + 1);
+            if inner.kind != ReportKind::NotAReport && !inner.recipients.is_empty() {
+                return inner;
+            }
+        }
+    }
     let (strong, weak) = bounce_signals(w, &head_lower);
     let auto = autoreply::is_auto_reply(w);
     if strong || (weak && !auto) {
@@ -318,7 +327,8 @@ fn analyse(w: &mime::Walked, depth: usize) -> BounceReport {
                 diag
             };
             let action = Some(if delay { "delayed" } else { "failed" }.to_string());
-            rep.recipients.push(result(addr, action, None, &diag, head, None, single));
+            rep.recipients
+                .push(result(addr, action, None, &diag, head, None, single));
         }
         rep.kind = if delay {
             ReportKind::Delay
@@ -357,7 +367,10 @@ fn analyse(w: &mime::Walked, depth: usize) -> BounceReport {
 fn is_delay(head_lower: &str, subject: &str) -> bool {
     let s = subject.to_ascii_lowercase();
     (contains_any(&s, &["delay", "warning"]) || contains_any(head_lower, DELAY_WORDS))
-        && !contains_any(head_lower, &["permanent", "gave up", "given up", "giving up"])
+        && !contains_any(
+            head_lower,
+            &["permanent", "gave up", "given up", "giving up"],
+        )
         && !s.contains("fail")
 }
 

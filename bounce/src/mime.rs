@@ -113,7 +113,9 @@ pub fn walk(raw: &[u8]) -> Option<Walked> {
     }
     if let Some(ct) = msg.root_part().content_type() {
         if ct.ctype().eq_ignore_ascii_case("multipart")
-            && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
+            && ct
+                .subtype()
+                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
         {
             w.report_type = ct.attribute("report-type").map(|s| s.to_ascii_lowercase());
         }
@@ -153,25 +155,25 @@ fn walk_parts(msg: &Message<'_>, w: &mut Walked) {
                     | ("message", "global-delivery-status")
                     | ("text", "delivery-status")
                     | ("message", "x-delivery-status") => w.ds.push(text.into_owned()),
-                    ("message", "feedback-report") | ("text", "feedback-report") => {
-                        if w.feedback.is_none() {
-                            w.feedback = Some(text.into_owned())
-                        }
+                    ("message", "feedback-report") | ("text", "feedback-report")
+                        if w.feedback.is_none() =>
+                    {
+                        w.feedback = Some(text.into_owned())
                     }
                     ("text", "rfc822-headers")
                     | ("message", "rfc822-headers")
                     | ("text", "rfc822-header")
                     | ("message", "rfc822-header")
-                    | ("message", "global-headers") => {
-                        if w.returned.is_none() {
-                            w.returned = Some(returned_from_text(&text));
-                        }
+                    | ("message", "global-headers")
+                        if w.returned.is_none() =>
+                    {
+                        w.returned = Some(returned_from_text(&text));
                     }
-                    ("message", "rfc822") | ("message", "global") | ("message", "partial") => {
-                        // mail-parser could not parse it as a message: keep the headers.
-                        if w.returned.is_none() {
-                            w.returned = Some(returned_from_text(&text));
-                        }
+                    // mail-parser could not parse it as a message: keep the headers.
+                    ("message", "rfc822") | ("message", "global") | ("message", "partial")
+                        if w.returned.is_none() =>
+                    {
+                        w.returned = Some(returned_from_text(&text));
                     }
                     ("text", "html") => html.push(crate::text::strip_html(&text)),
                     // `multipart/*` handed over as text: its boundary was not found (a

@@ -290,7 +290,9 @@ pub const PHRASES: &[(R, &[&str])] = &[
             "account expired",
             "account is locked",
             "account has been locked",
-            "locked",
+            "account is locked",
+            "mailbox is locked",
+            "mailbox locked",
             "is frozen",
             "dormant",
             "no longer active",
@@ -468,11 +470,14 @@ pub const PHRASES: &[(R, &[&str])] = &[
     (
         R::ContentError,
         &[
-            "content",
-            "attachment",
-            "illegal",
+            "message content",
+            "content rejected",
+            "content policy",
+            "content filter",
+            "prohibited attachment",
+            "attachment not allowed",
+            "illegal attachment",
             "file type",
-            "forbidden",
             "message encoding",
         ],
     ),
@@ -859,6 +864,9 @@ mod tests {
             R::NoRelaying
         );
         assert_eq!(decide(None, "", "", None), R::Undefined);
-        assert_eq!(decide(Some("2.0.0"), "", "", Some("delivered")), R::Delivered);
+        assert_eq!(
+            decide(Some("2.0.0"), "", "", Some("delivered")),
+            R::Delivered
+        );
     }
 }

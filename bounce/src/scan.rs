@@ -136,7 +136,8 @@ pub fn status_codes(text: &str) -> Vec<(usize, &str)> {
                     None => true,
                     Some(&c) => {
                         !(c.is_ascii_alphanumeric()
-                            || (c == b'.' && bytes.get(end + 1).is_some_and(|n| n.is_ascii_digit())))
+                            || (c == b'.'
+                                && bytes.get(end + 1).is_some_and(|n| n.is_ascii_digit())))
                     }
                 };
                 if (1..=3).contains(&d) && next_ok {
@@ -164,8 +165,13 @@ pub fn reply_code(text: &str) -> Option<(usize, u16)> {
             && bytes[i + 2].is_ascii_digit()
             && (i == 0
                 || !(bytes[i - 1].is_ascii_alphanumeric()
-                    || matches!(bytes[i - 1], b'.' | b':' | b'-' | b'/' | b'=' | b'#' | b'+' | b'_')))
-            && bytes.get(i + 3).is_none_or(|&c| c == b' ' || c == b'-' || c == b'\r' || c == b'\n' || c == b'\t')
+                    || matches!(
+                        bytes[i - 1],
+                        b'.' | b':' | b'-' | b'/' | b'=' | b'#' | b'+' | b'_'
+                    )))
+            && bytes
+                .get(i + 3)
+                .is_none_or(|&c| c == b' ' || c == b'-' || c == b'\r' || c == b'\n' || c == b'\t')
         {
             // `550-5.1.1` or `550 5.1.1` or `550 text`; reject `250-byte` style words.
             let code = u16::from(b - b'0') * 100
@@ -185,7 +191,10 @@ pub fn reply_code(text: &str) -> Option<(usize, u16)> {
 pub fn is_invented(code: &str) -> bool {
     let mut parts = code.split('.');
     let _class = parts.next();
-    parts.next() == Some("0") && parts.next().is_some_and(|d| d.len() == 3 && d.starts_with('9'))
+    parts.next() == Some("0")
+        && parts
+            .next()
+            .is_some_and(|d| d.len() == 3 && d.starts_with('9'))
 }
 
 #[cfg(test)]

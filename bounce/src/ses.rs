@@ -110,7 +110,11 @@ pub fn parse(text: &str) -> Option<Ses> {
             let recipients = d
                 .get("recipients")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|r| r.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|r| r.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default();
             Some(Ses::Delivery {
                 recipients,

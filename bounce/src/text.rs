@@ -37,9 +37,11 @@ pub fn strip_html(html: &str) -> String {
         let after = rest.get(lt..).unwrap_or_default();
         let end = after.find('>').map(|e| e + 1).unwrap_or(after.len());
         let tag = after.get(..end).unwrap_or_default().to_ascii_lowercase();
-        if ["<br", "</p", "</div", "</tr", "<p", "<tr", "</li", "</h", "</table"]
-            .iter()
-            .any(|t| tag.starts_with(t))
+        if [
+            "<br", "</p", "</div", "</tr", "<p", "<tr", "</li", "</h", "</table",
+        ]
+        .iter()
+        .any(|t| tag.starts_with(t))
         {
             out.push('\n');
         } else if tag.starts_with("</td") {
@@ -91,7 +93,6 @@ const SEP_SENTENCES: &[&str] = &[
     "the original message headers",
     "headers of the original message",
     "the original message is attached",
-    "original message was",
     "a copy of the original message",
     "your original message is included",
     "below is the original message",
@@ -108,7 +109,9 @@ pub fn is_separator(line: &str) -> bool {
     if decorated && SEP_WORDS.iter().any(|w| l.contains(w)) {
         return true;
     }
-    SEP_SENTENCES.iter().any(|s| l.starts_with(s) || (l.len() < 70 && l.contains(s)))
+    SEP_SENTENCES
+        .iter()
+        .any(|s| l.starts_with(s) || (l.len() < 70 && l.contains(s)))
 }
 
 /// Splits a plain-text report at its separator: (report text, returned original if any).
@@ -117,7 +120,10 @@ pub fn split_returned(text: &str) -> (&str, Option<&str>) {
     for line in text.split_inclusive('\n') {
         if is_separator(line) {
             let rest = text.get(pos + line.len()..).unwrap_or_default();
-            return (text.get(..pos).unwrap_or(text), Some(rest.trim_start_matches(['\r', '\n'])));
+            return (
+                text.get(..pos).unwrap_or(text),
+                Some(rest.trim_start_matches(['\r', '\n'])),
+            );
         }
         pos += line.len();
     }
@@ -149,8 +155,17 @@ const STRONG_PREFIXES: &[&str] = &[
 
 /// Words before an address that make it a sender, not a recipient.
 const SENDER_PREFIXES: &[&str] = &[
-    "from", "from:", "sender", "sender:", "mail from:", "mail from", "by", "reply-to:",
-    "return-path:", "envelope-from", "smtp.mailfrom=",
+    "from",
+    "from:",
+    "sender",
+    "sender:",
+    "mail from:",
+    "mail from",
+    "by",
+    "reply-to:",
+    "return-path:",
+    "envelope-from",
+    "smtp.mailfrom=",
 ];
 
 fn is_code_prefix(p: &str) -> bool {
@@ -169,17 +184,20 @@ fn strength(line: &str, f: &scan::Found<'_>) -> Option<bool> {
         .trim_end_matches(['<', '"', '\'', '(', '['])
         .trim_end();
     let pl = p.to_ascii_lowercase();
-    let pl = pl.trim_start_matches(['>', ' ', '*', '-', '\t', '•', '#']).trim();
+    let pl = pl
+        .trim_start_matches(['>', ' ', '*', '-', '\t', '•', '#'])
+        .trim();
     if SENDER_PREFIXES.iter().any(|s| pl.ends_with(s)) && !pl.ends_with("rcpt to:") {
         return None;
     }
     if pl.is_empty() || is_code_prefix(pl) {
         return Some(true);
     }
-    if STRONG_PREFIXES
-        .iter()
-        .any(|s| pl.ends_with(s) && (pl.len() == s.len() || !pl.as_bytes()[pl.len() - s.len() - 1].is_ascii_alphanumeric()))
-    {
+    if STRONG_PREFIXES.iter().any(|s| {
+        pl.ends_with(s)
+            && (pl.len() == s.len()
+                || !pl.as_bytes()[pl.len() - s.len() - 1].is_ascii_alphanumeric())
+    }) {
         return Some(true);
     }
     let a = after.trim_start_matches('>');
@@ -201,7 +219,7 @@ pub fn recipients(text: &str, exclude: &[String]) -> Vec<TextHit> {
         }
         for f in scan::addresses(line) {
             let lower = f.addr.to_ascii_lowercase();
-            if exclude.iter().any(|e| *e == lower) || is_noise(&lower) {
+            if exclude.contains(&lower) || is_noise(&lower) {
                 continue;
             }
             if let Some(strong) = strength(line, &f) {
@@ -226,26 +244,45 @@ pub fn recipients(text: &str, exclude: &[String]) -> Vec<TextHit> {
                 push_line(&mut diag, l.trim_start().trim_start_matches('<'));
             }
         }
-        let rest = lines.get(*i).and_then(|l| l.get(*end..)).unwrap_or_default();
-        let rest = rest.trim_start_matches(['>', ':', ' ', '.', ']', ')', '\t']);
-        push_line(&mut diag, rest);
-        let mut collected = !rest.trim().is_empty();
+        // The line itself: what follows the address, or the whole line when the address is
+        // inside a transcript line (`550 5.1.1 <a@b>... User unknown`).
+        let line = lines.get(*i).copied().unwrap_or_default();
+        let rest = line.get(*end..).unwrap_or_default();
+        let rest = rest.trim_start_matches(['>', ':', ' ', '.', ']', ')', '\t', '"']);
+        let before = line
+            .get(..end.saturating_sub(addr.len()))
+            .unwrap_or_default();
+        if before.bytes().any(|b| b.is_ascii_alphanumeric()) {
+            push_line(&mut diag, line);
+        } else {
+            push_line(&mut diag, rest);
+        }
+        // Then the following lines, up to the next recipient, over at most three paragraphs.
         let mut paragraphs = 0;
-        for l in lines.get(i + 1..next_line).unwrap_or_default().iter().take(40) {
+        let mut in_blank = false;
+        let mut taken = 0;
+        for l in lines
+            .get(i + 1..next_line)
+            .unwrap_or_default()
+            .iter()
+            .take(40)
+        {
             if l.trim().is_empty() {
-                if collected {
+                if !in_blank {
                     paragraphs += 1;
-                    if paragraphs >= 1 {
-                        break;
-                    }
+                    in_blank = true;
+                }
+                if paragraphs >= 3 {
+                    break;
                 }
                 continue;
             }
-            if is_separator(l) {
+            in_blank = false;
+            if is_separator(l) || taken >= 15 {
                 break;
             }
             push_line(&mut diag, l);
-            collected = true;
+            taken += 1;
         }
         match hits
             .iter_mut()
@@ -281,9 +318,7 @@ fn push_line(buf: &mut String, line: &str) {
 /// Addresses that appear in reports but are never the failed recipient.
 fn is_noise(lower: &str) -> bool {
     let local = lower.split('@').next().unwrap_or_default();
-    local.starts_with("mailer-daemon")
-        || lower.ends_with(".invalid")
-        || lower.contains("@[")
+    local.starts_with("mailer-daemon") || lower.ends_with(".invalid") || lower.contains("@[")
 }
 
 #[cfg(test)]

@@ -70,7 +70,10 @@ fn corpus_conformance() {
         if !is_found {
             miss.push(format!(
                 "recipient: got {:?}",
-                rep.recipients.iter().map(|r| &r.address).collect::<Vec<_>>()
+                rep.recipients
+                    .iter()
+                    .map(|r| &r.address)
+                    .collect::<Vec<_>>()
             ));
         }
         if !row.status.is_empty() && !invented(&row.status) {
@@ -104,19 +107,34 @@ fn corpus_conformance() {
             println!("MISS {} [{}] {}", row.path, row.recipient, miss.join(" | "));
         }
     }
-    let pct = |a: usize, b: usize| if b == 0 { 100.0 } else { 100.0 * a as f64 / b as f64 };
+    let pct = |a: usize, b: usize| {
+        if b == 0 {
+            100.0
+        } else {
+            100.0 * a as f64 / b as f64
+        }
+    };
     let (f, s, r) = (
         pct(found, rows.len()),
         pct(status_ok, status_n),
         pct(reason_ok, rows.len()),
     );
     println!("corpus rows: {}", rows.len());
-    println!("recipient found: {found}/{} = {f:.1} % (bar 97 %)", rows.len());
+    println!(
+        "recipient found: {found}/{} = {f:.1} % (bar 97 %)",
+        rows.len()
+    );
     println!("status equal:    {status_ok}/{status_n} = {s:.1} % (bar 95 %)");
-    println!("reason equal:    {reason_ok}/{} = {r:.1} % (bar 92 %)", rows.len());
+    println!(
+        "reason equal:    {reason_ok}/{} = {r:.1} % (bar 92 %)",
+        rows.len()
+    );
     println!("auto-reply/abuse classified as bounce: {bad_kind} (bar 0)");
     assert!(f >= 97.0, "recipient found {f:.1} % < 97 %");
     assert!(s >= 95.0, "status equal {s:.1} % < 95 %");
     assert!(r >= 92.0, "reason equal {r:.1} % < 92 %");
-    assert_eq!(bad_kind, 0, "auto-replies or abuse reports classified as bounces");
+    assert_eq!(
+        bad_kind, 0,
+        "auto-replies or abuse reports classified as bounces"
+    );
 }
