@@ -43,6 +43,18 @@ impl TestDir {
         })
     }
 
+    /// Uses an existing or new directory at `path` (mode 0755) that is never removed — for
+    /// tools and demos that keep their state.
+    pub fn at(path: &Path) -> Result<Self> {
+        std::fs::create_dir_all(path)
+            .map_err(|e| HarnessError::io(format!("create {}", path.display()), e))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| HarnessError::io(format!("chmod 755 {}", path.display()), e))?;
+        let path = std::fs::canonicalize(path)
+            .map_err(|e| HarnessError::io(format!("resolve {}", path.display()), e))?;
+        Ok(TestDir { dir: None, path })
+    }
+
     /// The directory.
     pub fn path(&self) -> &Path {
         &self.path

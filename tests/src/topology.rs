@@ -54,6 +54,7 @@ pub const REMOTE_ACCESS: [&str; 4] = [
 pub struct TopologyBuilder {
     name: String,
     milter: Option<String>,
+    state_dir: Option<std::path::PathBuf>,
     outbound_settings: Vec<(String, String)>,
     remote_settings: Vec<(String, String)>,
 }
@@ -63,6 +64,13 @@ impl TopologyBuilder {
     /// SPEC §10 says (see [`PostfixBuilder::milter`]). Start the milter listener first.
     pub fn milter(mut self, spec: &str) -> Self {
         self.milter = Some(spec.to_string());
+        self
+    }
+
+    /// Keeps all files under `dir` (created if missing, never removed) instead of a fresh
+    /// temporary [`TestDir`].
+    pub fn state_dir(mut self, dir: &std::path::Path) -> Self {
+        self.state_dir = Some(dir.to_path_buf());
         self
     }
 
@@ -80,7 +88,10 @@ impl TopologyBuilder {
 
     /// Starts sinks and both Postfix instances (about 4–6 s on this kind of machine).
     pub fn start(self) -> Result<Topology> {
-        let dir = TestDir::new(&self.name)?;
+        let dir = match &self.state_dir {
+            Some(path) => TestDir::at(path)?,
+            None => TestDir::new(&self.name)?,
+        };
         let remote_sink = SmtpSink::builder(&dir.subdir("remote-sink")?)
             .hostname("mailbox.remote.test")
             .start()?;
