@@ -102,16 +102,17 @@ impl Store {
     }
 
     /// Streams every document across customers, of type `doc_type` when given.
-    pub fn documents<'a>(
-        &'a self,
-        doc_type: Option<&'a str>,
-    ) -> impl Iterator<Item = Result<CustomerDocument>> + 'a {
+    pub fn documents(
+        &self,
+        doc_type: Option<&str>,
+    ) -> impl Iterator<Item = Result<CustomerDocument>> + Send + 'static {
+        let doc_type = doc_type.map(str::to_string);
         self.inner.documents.iter().filter_map(move |kv| {
             let doc = kv
                 .map_err(Into::into)
                 .and_then(|(k, v)| decode::<CustomerDocument>("document", &k, &v));
             match doc {
-                Ok(d) if doc_type.is_some_and(|t| t != d.doc_type) => None,
+                Ok(d) if doc_type.as_ref().is_some_and(|t| *t != d.doc_type) => None,
                 other => Some(other),
             }
         })

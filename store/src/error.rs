@@ -46,6 +46,14 @@ pub enum StoreError {
         /// The row index.
         row: u32,
     },
+    /// No row of the mailing has this address.
+    #[error("mailing {mailing:?} has no recipient {address:?}")]
+    UnknownAddress {
+        /// The mailing id.
+        mailing: String,
+        /// The address asked for.
+        address: String,
+    },
     /// A mailing with this id already exists.
     #[error("mailing {0:?} already exists")]
     MailingExists(String),

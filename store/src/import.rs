@@ -70,15 +70,21 @@ impl Store {
             sled::Batch::default(),
             sled::Batch::default(),
         );
+        // Addresses unticked by hand through the API survive a re-import of the list.
+        let check_unticked = self.has_unticked(m)?;
         let mut in_batch = 0usize;
         let mut row: u32 = 0;
         let mut to_send: u32 = 0;
         for item in rows {
-            let new = item.map_err(|e| StoreError::Source {
+            let mut new = item.map_err(|e| StoreError::Source {
                 id: id.to_string(),
                 row,
                 source: Box::new(e),
             })?;
+            if new.send && check_unticked && self.is_unticked(m, &new.email)? {
+                new.send = false;
+                new.skip_reason = Some(mm_domain::SkipReason::Unticked);
+            }
             let status = if new.send {
                 RecipientStatus::Pending
             } else {

@@ -37,6 +37,8 @@
 //! - Changes: `update_recipient(n, row, &RecipientUpdate)` → [`UpdateOutcome`] (`Applied` or
 //!   `Refused` when [`transition_allowed`] says no), `set_send(n, row, send, reason)`,
 //!   `due_rows(n, now)`, `next_due(n)`, `flush()`, `flush_async()`.
+//! - Unticking by hand (API `PATCH .../recipients/{email}`): `untick_address(id, email)`,
+//!   `retick_address(id, email)`, `unticked_addresses(n)` — remembered across re-imports.
 //! - Suppression ([`Suppression`]): `suppress`, `is_suppressed`, `suppression`, `unsuppress`,
 //!   `suppressions`.
 //! - Customer documents ([`CustomerDocument`]): `put_document`, `document`,
@@ -77,6 +79,7 @@
 //! | `reports` | `m` `row` seq u64 | kind u8 (position in `ReportKind::ALL`), received u64, raw bytes |
 //! | `bounces` | `m` `row` | JSON [`BounceEntry`] (latest bounce of that recipient) |
 //! | `counters` | name (UTF-8) | u64 |
+//! | `unticked` | `m` lowercased-address `0xFF` | empty: addresses unticked by hand via the API |
 //!
 //! `recipients`, `status_counts` and `due` (and `bounces`) change together in one transaction
 //! per status change. Mailing numbers are never reused.
@@ -85,7 +88,7 @@
 //! - `store`: open, flush, counters. - `mailing`: mailing records. - `recipient`: recipient
 //!   record, reading, counts. - `import`: bulk import. - `update`: status changes and the due
 //!   queue. - `transition`: allowed status changes. - `suppression`, `document`, `report`.
-//!   - `keys`: key encoding. - `error`: [`StoreError`].
+//!   - `tick`: unticking by hand. - `keys`: key encoding. - `error`: [`StoreError`].
 #![deny(missing_docs)]
 
 mod document;
@@ -97,6 +100,7 @@ mod recipient;
 mod report;
 mod store;
 mod suppression;
+mod tick;
 mod transition;
 mod update;
 

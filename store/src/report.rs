@@ -120,8 +120,12 @@ impl Store {
 
     /// The bounce log across mailings (mailing number, then row order); only hard bounces when
     /// `hard_only`. Streams; the mailing id is filled in from the mailings table.
-    pub fn bounces(&self, hard_only: bool) -> impl Iterator<Item = Result<BounceEntry>> + '_ {
+    pub fn bounces(
+        &self,
+        hard_only: bool,
+    ) -> impl Iterator<Item = Result<BounceEntry>> + Send + 'static {
         let mut ids: HashMap<u32, String> = HashMap::new();
+        let store = self.clone();
         self.inner.bounces.iter().filter_map(move |kv| {
             let entry = (|| {
                 let (k, v) = kv?;
@@ -131,7 +135,7 @@ impl Store {
                 }
                 if let Some(id) = ids.get(&e.mailing_number) {
                     e.mailing = id.clone();
-                } else if let Some(m) = self.mailing_by_number(e.mailing_number)? {
+                } else if let Some(m) = store.mailing_by_number(e.mailing_number)? {
                     ids.insert(m.number, m.id.clone());
                     e.mailing = m.id;
                 }

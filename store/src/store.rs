@@ -29,6 +29,7 @@ pub(crate) struct Inner {
     pub(crate) reports: sled::Tree,
     pub(crate) bounces: sled::Tree,
     pub(crate) counters: sled::Tree,
+    pub(crate) unticked: sled::Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -66,6 +67,7 @@ impl Store {
             reports: tree("reports")?,
             bounces: tree("bounces")?,
             counters: tree("counters")?,
+            unticked: tree("unticked")?,
             path: path.clone(),
             db,
         };

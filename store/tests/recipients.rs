@@ -475,3 +475,50 @@ fn statuses_survive_reopen_after_flush() {
     assert_eq!(store.next_due(m).unwrap(), Some(0));
     assert_eq!(store.rows_by_email(m, "USER7@example.org").unwrap(), [7]);
 }
+
+#[test]
+fn unticking_by_address_survives_a_reimport() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = common::open(&dir);
+    let mut dup = unticked(2, SkipReason::Duplicate);
+    dup.email = "USER1@example.org".into();
+    let m = mailing_with(&store, "m", vec![row(0), row(1), dup]);
+    let rows = store.untick_address("m", "User1@Example.org").unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (rows[0].status, rows[0].skip_reason),
+        (Excluded, Some(SkipReason::Unticked))
+    );
+    assert_eq!(
+        rows[1].skip_reason,
+        Some(SkipReason::Duplicate),
+        "other reasons stay"
+    );
+    assert_eq!(store.unticked_addresses(m).unwrap(), ["user1@example.org"]);
+    assert!(matches!(
+        store.untick_address("m", "nobody@example.org"),
+        Err(StoreError::UnknownAddress { .. })
+    ));
+
+    // The CSV changed: the list is imported again; the hand-made choice holds.
+    store
+        .import_recipients("m", vec![row(5), row(1), row(0)])
+        .unwrap();
+    let r = store.recipient(m, 1).unwrap().unwrap();
+    assert_eq!(
+        (r.email.as_str(), r.send, r.skip_reason),
+        ("user1@example.org", false, Some(SkipReason::Unticked))
+    );
+    assert_eq!(store.counts(m).unwrap().get(Pending), 2);
+
+    let rows = store.retick_address("m", "user1@example.org").unwrap();
+    assert_eq!((rows[0].send, rows[0].status), (true, Pending));
+    assert!(store.unticked_addresses(m).unwrap().is_empty());
+    assert_eq!(store.counts(m).unwrap(), store.count_by_scan(m).unwrap());
+
+    store.set_mailing_state("m", MailingState::Sending).unwrap();
+    assert!(matches!(
+        store.untick_address("m", "user0@example.org"),
+        Err(StoreError::NotDraft { .. })
+    ));
+}
