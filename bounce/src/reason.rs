@@ -32,6 +32,75 @@ use std::sync::LazyLock;
 /// The phrase table: reason and the phrases that indicate it, highest priority first.
 pub const PHRASES: &[(R, &[&str])] = &[
     (
+        R::Rejected,
+        &[
+            "sender address rejected",
+            "domain of sender address",
+            "sender rejected",
+            "sender verify failed",
+            "sender verification failed",
+            "invalid sender",
+            "sender not allowed",
+            "from: domain is invalid",
+            "sender domain must exist",
+            "sender address is invalid",
+            "unknown sender",
+            "sender unknown",
+            "bad sender",
+            "sender denied",
+            "your e-mail is redundant",
+            "envelope sender",
+            "sender was rejected",
+            "access denied",
+            "groups.google.com",
+        ],
+    ),
+    (
+        R::NetworkError,
+        &[
+            "name service error",
+            "host name lookup failure",
+            "dns error",
+            "temporary lookup failure",
+            "host not found, try again",
+        ],
+    ),
+    (
+        R::NotAccept,
+        &[
+            "no mx found",
+            "no mx record",
+            "mx or srv record indicated no smtp service",
+            "couldn't find a mail exchanger",
+            "could not find a mail exchanger",
+            "doesn't receive email",
+            "does not receive email",
+        ],
+    ),
+    (
+        R::NotCompliantRfc,
+        &[
+            "duplicate header",
+            "multiple addresses in from",
+            "multiple from",
+        ],
+    ),
+    (
+        R::PolicyViolation,
+        &[
+            "policy reasons",
+            "by policy",
+            "content presents a potential",
+        ],
+    ),
+    (
+        R::Expired,
+        &[
+            "did not accept our requests to connect",
+            "unable to deliver this message after",
+        ],
+    ),
+    (
         R::NoRelaying,
         &[
             "relay access denied",
@@ -73,6 +142,7 @@ pub const PHRASES: &[(R, &[&str])] = &[
             "sender policy framework",
             "dkim",
             "unauthenticated email",
+            "authentication checks failed",
             "is not authorized to send on behalf",
             "not designated as a permitted sender",
             "does not designate",
@@ -168,9 +238,7 @@ pub const PHRASES: &[(R, &[&str])] = &[
             "unrouteable mail domain",
             "unrouteable address",
             "name or service not known",
-            "name service error",
             "host or domain name not found",
-            "no mx",
             "domain name not found",
             "recipient domain must exist",
             "domain must exist",
@@ -179,7 +247,6 @@ pub const PHRASES: &[(R, &[&str])] = &[
             "domain couldn't be found",
             "domain could not be found",
             "mx record",
-            "dns error",
             "all relevant mx records point to non-existent hosts",
             "unable to resolve",
             "non-existent domain",
@@ -190,7 +257,6 @@ pub const PHRASES: &[(R, &[&str])] = &[
             "host lookup failed",
             "domain isn't in my list of allowed rcpthosts",
             "illegal host/domain name",
-            "host name lookup failure",
         ],
     ),
     (
@@ -346,8 +412,6 @@ pub const PHRASES: &[(R, &[&str])] = &[
             "is not a known",
             "not listed in",
             "recipient name is not recognized",
-            "recipient address rejected: access denied",
-            "recipient address rejected: user",
             "recipient address rejected: undeliverable",
             "recipientnotfound",
             "mailbox unknown",
@@ -358,7 +422,6 @@ pub const PHRASES: &[(R, &[&str])] = &[
             "unknown in virtual",
             "unknown in local",
             "unrouteable",
-            "address rejected",
             "no account",
             "nonexistent",
             "non-existent",
@@ -379,20 +442,10 @@ pub const PHRASES: &[(R, &[&str])] = &[
         ],
     ),
     (
-        R::Speeding,
-        &[
-            "rate limit",
-            "ratelimit",
-            "too many messages",
-            "sending rate",
-            "throttl",
-            "rate of",
-            "try again later, closing connection",
-        ],
-    ),
-    (
         R::TooManyConn,
         &[
+            "connection rate limit",
+            "too many recipients",
             "too many connections",
             "too many simultaneous",
             "connection limit",
@@ -409,9 +462,20 @@ pub const PHRASES: &[(R, &[&str])] = &[
         ],
     ),
     (
+        R::Speeding,
+        &[
+            "rate limit",
+            "ratelimit",
+            "too many messages",
+            "sending rate",
+            "throttl",
+            "rate of",
+            "try again later, closing connection",
+        ],
+    ),
+    (
         R::ExceedLimit,
         &[
-            "too many recipients",
             "limit exceeded",
             "exceeded the maximum",
             "recipient limit",
@@ -450,9 +514,7 @@ pub const PHRASES: &[(R, &[&str])] = &[
             "rfc 822",
             "rfc822 ",
             "not rfc compliant",
-            "duplicate header",
             "multiple from",
-            "multiple addresses in from",
             "bare lf",
             "bare <lf>",
             "message header",
@@ -503,7 +565,6 @@ pub const PHRASES: &[(R, &[&str])] = &[
             "client host rejected",
             "connection refused by",
             "connections not accepted from",
-            "access denied",
             "access denied from",
             "not allowed to send",
             "refused to talk to me",
@@ -677,7 +738,6 @@ pub const PHRASES: &[(R, &[&str])] = &[
             "failed to connect",
             "connection dropped",
             "connection closed",
-            "temporary lookup failure",
             "malformed or unexpected name server reply",
             "no answer",
             "dns",
@@ -735,19 +795,87 @@ pub const PHRASES: &[(R, &[&str])] = &[
     ),
 ];
 
+/// MTA boilerplate that contains reason words but says nothing about the reason (Postfix's
+/// "delivery temporarily suspended:" prefix on every deferral, Gmail's headings).
+const IGNORED: &[&str] = &[
+    "delivery temporarily suspended",
+    "technical details of permanent failure",
+    "technical details of temporary failure",
+    "this is a permanent error",
+    "permanent error",
+];
+
+/// Phrases too generic to overrule a specific status code (rule 1 yields to rule 2 for them).
+const WEAK: &[&str] = &[
+    "rejected",
+    "denied",
+    "refused",
+    "block",
+    "blocked",
+    "filter",
+    "filtered",
+    "policy",
+    "not allowed",
+    "not permitted",
+    "not accepted",
+    "prohibited",
+    "restricted",
+    "violat",
+    "unavailable",
+    "service unavailable",
+    "connection",
+    "network",
+    "dns",
+    "timeout",
+    "timed out",
+    "delay",
+    "expired",
+    "in the queue too long",
+    "queue too long",
+    "message size",
+    "size limit",
+    "message too large",
+    "message is too large",
+    "too big for",
+    "exceeds size",
+    "suspicious",
+    "detected as",
+    "message refused",
+    "rejected by",
+    "refused mail",
+    "does not exist",
+    "doesn't exist",
+    "not exist",
+    "no such",
+    "try again later",
+    "resources",
+    "temporary failure",
+    "gave up",
+    "giving up",
+    "have been unable to deliver",
+    "access denied",
+    "user unknown",
+    "unknown user",
+];
+
 struct Table {
     ac: AhoCorasick,
-    /// Pattern id → priority (index in PHRASES) and reason.
-    meta: Vec<(usize, R)>,
+    /// Pattern id → priority (index in PHRASES) and reason, and whether the phrase is weak;
+    /// `None` for ignored boilerplate.
+    meta: Vec<Option<(usize, R, bool)>>,
 }
 
 static TABLE: LazyLock<Option<Table>> = LazyLock::new(|| {
     let mut pats = Vec::new();
     let mut meta = Vec::new();
+    for p in IGNORED {
+        pats.push(*p);
+        meta.push(None);
+    }
     for (prio, (reason, phrases)) in PHRASES.iter().enumerate() {
         for p in *phrases {
             pats.push(*p);
-            meta.push((prio, *reason));
+            meta.push(Some((prio, *reason, WEAK.contains(p))));
         }
     }
     let ac = AhoCorasickBuilder::new()
@@ -758,18 +886,38 @@ static TABLE: LazyLock<Option<Table>> = LazyLock::new(|| {
     Some(Table { ac, meta })
 });
 
-/// The highest-priority reason whose phrase occurs in `text`.
-pub fn by_text(text: &str) -> Option<R> {
+/// The highest-priority reason whose phrase occurs in `text`, and whether that phrase is weak.
+pub fn by_text_weak(text: &str) -> Option<(R, bool)> {
     let t = TABLE.as_ref()?;
-    let mut best: Option<(usize, R)> = None;
+    let mut ignored: Vec<(usize, usize)> = Vec::new();
+    let mut found: Vec<(usize, usize, usize, R, bool)> = Vec::new();
     for m in t.ac.find_overlapping_iter(text) {
-        if let Some(&(prio, r)) = t.meta.get(m.pattern().as_usize()) {
-            if best.is_none_or(|b| prio < b.0) {
-                best = Some((prio, r));
-            }
+        match t.meta.get(m.pattern().as_usize()) {
+            Some(None) => ignored.push((m.start(), m.end())),
+            Some(Some((prio, r, weak))) => found.push((m.start(), m.end(), *prio, *r, *weak)),
+            None => {}
         }
     }
-    best.map(|b| b.1)
+    let mut best: Option<(usize, R, bool)> = None;
+    for (s, e, prio, r, weak) in found {
+        if ignored.iter().any(|(is, ie)| *is <= s && e <= *ie) {
+            continue;
+        }
+        let better = match best {
+            None => true,
+            // A strong phrase beats a weak one; then priority decides.
+            Some((bp, _, bw)) => (bw && !weak) || (bw == weak && prio < bp),
+        };
+        if better {
+            best = Some((prio, r, weak));
+        }
+    }
+    best.map(|b| (b.1, b.2))
+}
+
+/// The highest-priority reason whose phrase occurs in `text`.
+pub fn by_text(text: &str) -> Option<R> {
+    by_text_weak(text).map(|t| t.0)
 }
 
 fn parts(code: &str) -> Option<(u8, u16, u16)> {
@@ -825,15 +973,92 @@ pub fn by_class(code: &str) -> Option<R> {
     })
 }
 
+/// The SMTP command a rejection answered, as far as the text tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// `MAIL FROM`.
+    Mail,
+    /// `RCPT TO`.
+    Rcpt,
+    /// `DATA` or end of data.
+    Data,
+}
+
+const COMMAND_WORDS: &[(&str, Command)] = &[
+    ("rcpt to", Command::Rcpt),
+    ("not listed in", Command::Rcpt),
+    ("recipient name is not recognized", Command::Rcpt),
+    ("invalid recipient", Command::Rcpt),
+    ("mailbox unavailable", Command::Rcpt),
+    ("rcpt_to", Command::Rcpt),
+    ("rcpt command", Command::Rcpt),
+    ("after rcpt", Command::Rcpt),
+    ("smtp:rcpt", Command::Rcpt),
+    ("rcpt>", Command::Rcpt),
+    ("end of data", Command::Data),
+    ("after data", Command::Data),
+    ("in reply to data", Command::Data),
+    (">>> data", Command::Data),
+    ("final data", Command::Data),
+    ("data command", Command::Data),
+    ("command data", Command::Data),
+    ("smtp:data", Command::Data),
+    ("mail from:", Command::Mail),
+    ("after mail from", Command::Mail),
+    ("in reply to mail", Command::Mail),
+    ("mail command", Command::Mail),
+];
+
+/// The last SMTP command named in `text` (the one the error answered).
+pub fn command(text: &str) -> Option<Command> {
+    let l = text.to_ascii_lowercase();
+    COMMAND_WORDS
+        .iter()
+        .filter_map(|(w, c)| l.rfind(w).map(|p| (p, *c)))
+        .max_by_key(|(p, _)| *p)
+        .map(|(_, c)| c)
+}
+
 /// Decides the reason for one recipient (rules 1–4).
 pub fn decide(status: Option<&str>, diagnostic: &str, context: &str, action: Option<&str>) -> R {
     if action == Some("delivered") || action == Some("relayed") || action == Some("expanded") {
         return R::Delivered;
     }
-    if let Some(r) = by_text(diagnostic) {
+    let code = status.and_then(by_code);
+    let (text, weak) = match by_text_weak(diagnostic) {
+        Some((r, w)) => (Some(r), w),
+        None => (None, false),
+    };
+    let cmd = command(diagnostic).or_else(|| command(context));
+    // A disabled mailbox often answers "user unknown"; the code is the more precise word.
+    if code == Some(R::Suspend) && matches!(text, None | Some(R::UserUnknown) | Some(R::Filtered)) {
+        return R::Suspend;
+    }
+    // Refused in answer to MAIL FROM: the sender was rejected.
+    if cmd == Some(Command::Mail)
+        && matches!(
+            text,
+            None | Some(R::UserUnknown) | Some(R::Filtered) | Some(R::HostUnknown)
+        )
+    {
+        return R::Rejected;
+    }
+    // A specific code says more than a generic word.
+    if let (Some(c), true) = (code, weak) {
+        return c;
+    }
+    if let Some(r) = text {
+        // "No such user" said after the message was sent (not in answer to RCPT TO) is a
+        // filter's verdict on the content, not on the address — unless the code says so too.
+        if r == R::UserUnknown
+            && status.and_then(by_code) != Some(R::UserUnknown)
+            && cmd != Some(Command::Rcpt)
+        {
+            return R::Filtered;
+        }
         return r;
     }
-    if let Some(r) = status.and_then(by_code) {
+    if let Some(r) = code {
         return r;
     }
     if let Some(r) = by_text(context) {
