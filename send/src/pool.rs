@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 /// One message for a pool task.
 struct Job {
     envelope: Envelope,
-    message: Vec<u8>,
+    message: Arc<Vec<u8>>,
     reply: oneshot::Sender<Outcome>,
 }
 
@@ -79,7 +79,8 @@ impl SmtpPool {
 
     /// Sends `message` (raw RFC 5322 bytes with CRLF line ends) with the explicit `envelope`,
     /// waiting for the rate limits and a free connection. Never fails: problems are outcomes.
-    pub async fn send(&self, envelope: Envelope, message: Vec<u8>) -> Outcome {
+    pub async fn send(&self, envelope: Envelope, message: impl Into<Arc<Vec<u8>>>) -> Outcome {
+        let message = message.into();
         self.inner.rate.acquire(&envelope.recipient_domain()).await;
         let (reply, answer) = oneshot::channel();
         let job = Job {

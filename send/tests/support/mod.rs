@@ -3,6 +3,8 @@
 //! dumped to a file so that tests can look at envelopes (MAIL/RCPT arguments) and messages.
 #![allow(dead_code)]
 
+pub mod fixture;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
