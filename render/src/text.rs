@@ -27,7 +27,10 @@ pub fn derive(html_parts: &[Part]) -> Result<Template, RenderError> {
     }
     let convert = |width: usize| {
         html2text::config::plain()
+            // Newsletters are laid out with tables: borders would only be noise.
+            .no_table_borders()
             .string_from_read(marked.as_bytes(), width)
+            .map(|t| tidy(&t))
             .map_err(|e| RenderError::Text(e.to_string()))
     };
     let text = convert(WIDTH)?;
@@ -40,6 +43,26 @@ pub fn derive(html_parts: &[Part]) -> Result<Template, RenderError> {
         })?,
     };
     Ok(Template::from_parts(parts, Escape::Text))
+}
+
+/// Removes the padding of table cells (trailing spaces) and runs of blank lines.
+fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = 0;
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank += 1;
+            if blank > 1 || out.is_empty() {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 /// Splits converted text at placeholders; `None` when one is broken.
