@@ -1,19 +1,20 @@
 //! [`Postfix`]: one private instance — start, stop (also on drop), queue, log.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::maillog::LogDelivery;
 use crate::error::{HarnessError, Result};
 use crate::registry::Registration;
-use crate::system::{process_alive, POSTFIX, POSTQUEUE, SENDMAIL};
+use crate::system::{process_alive, run_with_timeout, POSTFIX, POSTQUEUE, SENDMAIL};
 use crate::wait::{poll_until, poll_until_async};
 
 /// Postfix stalls its checks when `main.cf` is younger than this.
 const FRESH_CONFIG_AGE: Duration = Duration::from_millis(2100);
+/// How long any Postfix command (`postfix start`, `postqueue`, `sendmail`) may run.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a stop may take.
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 /// The queue sub-directories that hold messages.
@@ -162,13 +163,9 @@ impl Postfix {
 
     fn postfix_command(&self, action: &str) -> Result<()> {
         let config = self.config_dir();
-        let output = Command::new(POSTFIX)
-            .arg("-c")
-            .arg(&config)
-            .arg(action)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| HarnessError::io(format!("run {POSTFIX} -c … {action}"), e))?;
+        let mut cmd = Command::new(POSTFIX);
+        cmd.arg("-c").arg(&config).arg(action);
+        let output = run_with_timeout(cmd, None, COMMAND_TIMEOUT)?;
         if output.status.success() {
             return Ok(());
         }
@@ -314,13 +311,9 @@ impl Postfix {
     /// Runs `postqueue -c DIR <flag>` (`-p` lists the queue, `-f` retries deferred mail now)
     /// and returns its output.
     pub fn postqueue(&self, flag: &str) -> Result<String> {
-        let output = Command::new(POSTQUEUE)
-            .arg("-c")
-            .arg(self.config_dir())
-            .arg(flag)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| HarnessError::io(format!("run {POSTQUEUE} {flag}"), e))?;
+        let mut cmd = Command::new(POSTQUEUE);
+        cmd.arg("-c").arg(self.config_dir()).arg(flag);
+        let output = run_with_timeout(cmd, None, COMMAND_TIMEOUT)?;
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&output.stdout),
@@ -346,27 +339,15 @@ impl Postfix {
         args: &[&str],
         data: &[u8],
     ) -> Result<()> {
-        let mut child = Command::new(SENDMAIL)
-            .arg("-C")
+        let mut cmd = Command::new(SENDMAIL);
+        cmd.arg("-C")
             .arg(self.config_dir())
             .arg("-f")
             .arg(from)
             .args(args)
             .arg("--")
-            .args(recipients)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| HarnessError::io(format!("spawn {SENDMAIL}"), e))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin
-                .write_all(data)
-                .map_err(|e| HarnessError::io("write the message to sendmail", e))?;
-        }
-        let output = child
-            .wait_with_output()
-            .map_err(|e| HarnessError::io("wait for sendmail", e))?;
+            .args(recipients);
+        let output = run_with_timeout(cmd, Some(data), COMMAND_TIMEOUT)?;
         if output.status.success() {
             Ok(())
         } else {
