@@ -422,7 +422,21 @@ fn result(
     }
     let reply_code = scan::reply_code(diag).map(|r| r.1);
     let ctx = if use_context { context } else { "" };
-    let reason = reason::decide(status.as_deref(), diag, ctx, action.as_deref());
+    let mut reason = reason::decide(status.as_deref(), diag, ctx, action.as_deref());
+    // A connection that kept timing out until the sender gave up: the message expired.
+    if reason == BounceReason::NetworkError
+        && action.as_deref() == Some("failed")
+        && status.as_deref().is_none_or(|s| !s.starts_with('5'))
+        && reply_code.is_none_or(|c| c < 500)
+    {
+        let l = diag.to_ascii_lowercase();
+        if ["timed out", "timeout", "not reachable", "unreachable"]
+            .iter()
+            .any(|w| l.contains(w))
+        {
+            reason = BounceReason::Expired;
+        }
+    }
     let permanent = match (&status, reply_code) {
         (Some(s), _) => s.starts_with('5'),
         (None, Some(c)) => c >= 500,

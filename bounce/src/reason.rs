@@ -3,28 +3,41 @@
 //!
 //! # Rules, in priority order
 //!
-//! 1. **Text, strong phrases** — the diagnostic text is searched (ASCII case-insensitive) for
-//!    the phrases of [`PHRASES`]; when several match, the reason listed first in the table
-//!    wins. A remote server's own words are more specific than its status code: a
-//!    `550 5.7.1 ... user unknown` is an unknown user, a `5.1.1 ... mailbox is full` a full
-//!    mailbox.
-//! 2. **Specific status codes** ([`by_code`]): codes whose meaning is unambiguous —
-//!    X.1.1/X.1.3/X.1.10 `user_unknown`, X.1.2 `host_unknown`, X.1.6 `has_moved`,
+//! The diagnostic text is searched (ASCII case-insensitive, one Aho-Corasick pass) for the
+//! phrases of [`PHRASES`]. A phrase is *strong* (specific: "mailbox is full", "relay access
+//! denied") or *weak* (generic words listed in `WEAK`: "rejected", "denied", "policy",
+//! "connection", ...). The best match is the strong one listed first in the table, else the
+//! weak one listed first. Boilerplate in `IGNORED` (Postfix's "delivery temporarily
+//! suspended:", Gmail's "Technical details of permanent failure") is skipped. The SMTP command
+//! the error answered is read from the text ("in reply to RCPT TO command", "after end of
+//! data", ">>> DATA", "after MAIL FROM", "after initial connection", ...).
+//!
+//! 1. `action: delivered/relayed/expanded` → `delivered`.
+//! 2. Code X.2.1 (mailbox disabled) with no text reason or only "user unknown", not in answer to
+//!    RCPT TO → `suspend`.
+//! 3. Refused in answer to MAIL FROM with no more specific text → `rejected` (the sender).
+//! 4. Refused at connection/greeting with only weak or no text → `blocked`.
+//! 5. A specific status code ([`by_code`]) with only a weak phrase → the code's reason:
+//!    X.1.1/X.1.3/X.1.10/5.1.351 `user_unknown`, X.1.2 `host_unknown`, X.1.6 `has_moved`,
 //!    X.1.7/X.1.8 `rejected`, X.2.1 `suspend`, X.2.2 `mailbox_full`, X.2.3 `exceed_limit`,
 //!    X.3.1 `system_full`, X.3.4 `mesg_too_big`, X.4.4 `host_unknown`, X.4.7 `expired`,
-//!    X.5.x `syntax_error`, X.6.x `content_error`, X.7.20–X.7.24, X.7.26 `auth_failure`,
-//!    X.7.25 `require_ptr`, X.7.27 `not_accept`, X.7.13 `suspend`, X.7.17 `has_moved`, and
-//!    the Microsoft extensions 5.1.351 `user_unknown`, 5.7.509 `auth_failure`, 5.7.606–5.7.609
-//!    `blocked`, 4.7.650/5.7.650 `bad_reputation`.
-//! 3. **Text of the whole report** — the same phrase table over the whole human-readable text
-//!    (single-recipient reports often put the explanation away from the address).
-//! 4. **Generic status codes** — X.2.0 `filtered`, X.3.x `system_error`, X.4.x
-//!    `network_error`, X.7.x `security_error`, X.1.0/X.0.0: `undefined`... a delayed report
-//!    (`action: delayed`) whose reason is still unknown is `expired` when it says it gave up,
-//!    otherwise `undefined`; a delivered one is `delivered`.
+//!    X.5.x `syntax_error`, X.6.x `content_error`, X.7.13 `suspend`, X.7.17 `has_moved`,
+//!    X.7.20–24/26 and 5.7.509 `auth_failure`, X.7.25 `require_ptr`, X.7.27 `not_accept`,
+//!    5.7.606–609 `blocked`, X.7.650 `bad_reputation`.
+//! 6. The text's reason — except that "user unknown"-type words not said in answer to RCPT TO
+//!    (and without an X.1.1-type code) mean a filter refused the content: `filtered`.
+//! 7. The code's reason (rule 5 list).
+//! 8. The text of the whole report (single-recipient reports often explain away from the
+//!    address).
+//! 9. `action: delayed` → `expired`; generic codes ([`by_class`]): X.2.0 `filtered`, X.3.x
+//!    `system_error`, X.4.x `network_error`, X.5.x `syntax_error`, X.6.x `content_error`,
+//!    X.7.x `security_error`; otherwise `undefined`.
+//!
+//! After this, a `network_error` about time-outs on a recipient that finally failed without a
+//! permanent code is `expired` (the sender gave up retrying).
 //!
 //! Hard/soft: [`mm_domain::BounceReason::is_hard`] with `permanent` = status class 5 (or a
-//! 5xx reply code when there is no status).
+//! 5xx reply code when there is no status; a failure without any code counts as permanent).
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use mm_domain::BounceReason as R;
 use std::sync::LazyLock;
@@ -53,16 +66,33 @@ pub const PHRASES: &[(R, &[&str])] = &[
             "sender was rejected",
             "access denied",
             "groups.google.com",
+            "purported responsible address",
         ],
     ),
     (
-        R::NetworkError,
+        R::SpamDetected,
         &[
-            "name service error",
-            "host name lookup failure",
-            "dns error",
-            "temporary lookup failure",
-            "host not found, try again",
+            "spam classification",
+            "classified as spam",
+            "detected as spam",
+            "blacklisted url",
+        ],
+    ),
+    (R::Filtered, &["recipient preferences"]),
+    (
+        R::SecurityError,
+        &["smtp authentication", "authentication required"],
+    ),
+    (
+        R::Suspend,
+        &["account is blocked", "recipient account is blocked"],
+    ),
+    (
+        R::UserUnknown,
+        &[
+            "recipient address rejected: access denied",
+            "address couldn't be found",
+            "invalid final delivery userid",
         ],
     ),
     (
@@ -75,6 +105,15 @@ pub const PHRASES: &[(R, &[&str])] = &[
             "could not find a mail exchanger",
             "doesn't receive email",
             "does not receive email",
+        ],
+    ),
+    (
+        R::NetworkError,
+        &[
+            "host name lookup failure",
+            "dns error",
+            "temporary lookup failure",
+            "host not found, try again",
         ],
     ),
     (
@@ -91,6 +130,7 @@ pub const PHRASES: &[(R, &[&str])] = &[
             "policy reasons",
             "by policy",
             "content presents a potential",
+            "header error",
         ],
     ),
     (
@@ -439,6 +479,7 @@ pub const PHRASES: &[(R, &[&str])] = &[
             "adresse inconnue",
             "utilisateur inconnu",
             "requested action not taken: mailbox unavailable",
+            "recipient address rejected",
         ],
     ),
     (
@@ -546,6 +587,7 @@ pub const PHRASES: &[(R, &[&str])] = &[
     (
         R::Blocked,
         &[
+            "not accepting connections",
             "blocked",
             "blacklist",
             "black list",
@@ -854,8 +896,7 @@ const WEAK: &[&str] = &[
     "giving up",
     "have been unable to deliver",
     "access denied",
-    "user unknown",
-    "unknown user",
+    "spam",
 ];
 
 struct Table {
@@ -944,7 +985,7 @@ pub fn by_code(code: &str) -> Option<R> {
         (4, 4) => R::HostUnknown,
         (4, 7) => R::Expired,
         (5, _) if d != 0 => R::SyntaxError,
-        (6, _) if d != 0 => R::ContentError,
+        (6, _) => R::ContentError,
         (7, 13) => R::Suspend,
         (7, 17) => R::HasMoved,
         (7, 20..=24) | (7, 26) | (7, 509) => R::AuthFailure,
@@ -982,11 +1023,20 @@ pub enum Command {
     Rcpt,
     /// `DATA` or end of data.
     Data,
+    /// The connection or greeting itself.
+    Conn,
 }
 
 const COMMAND_WORDS: &[(&str, Command)] = &[
     ("rcpt to", Command::Rcpt),
     ("not listed in", Command::Rcpt),
+    ("recipient address rejected", Command::Rcpt),
+    ("address couldn't be found", Command::Rcpt),
+    ("invalid final delivery userid", Command::Rcpt),
+    ("unknown user:", Command::Rcpt),
+    ("after initial connection", Command::Conn),
+    ("refused to talk to me", Command::Conn),
+    ("greeting", Command::Conn),
     ("recipient name is not recognized", Command::Rcpt),
     ("invalid recipient", Command::Rcpt),
     ("mailbox unavailable", Command::Rcpt),
@@ -1031,7 +1081,10 @@ pub fn decide(status: Option<&str>, diagnostic: &str, context: &str, action: Opt
     };
     let cmd = command(diagnostic).or_else(|| command(context));
     // A disabled mailbox often answers "user unknown"; the code is the more precise word.
-    if code == Some(R::Suspend) && matches!(text, None | Some(R::UserUnknown) | Some(R::Filtered)) {
+    if code == Some(R::Suspend)
+        && cmd != Some(Command::Rcpt)
+        && matches!(text, None | Some(R::UserUnknown) | Some(R::Filtered))
+    {
         return R::Suspend;
     }
     // Refused in answer to MAIL FROM: the sender was rejected.
@@ -1042,6 +1095,10 @@ pub fn decide(status: Option<&str>, diagnostic: &str, context: &str, action: Opt
         )
     {
         return R::Rejected;
+    }
+    // Refused before any command: the sending host is blocked.
+    if cmd == Some(Command::Conn) && (weak || text.is_none()) {
+        return R::Blocked;
     }
     // A specific code says more than a generic word.
     if let (Some(c), true) = (code, weak) {
@@ -1080,8 +1137,32 @@ mod tests {
     #[test]
     fn text_beats_generic_code() {
         assert_eq!(
-            decide(Some("5.7.1"), "550 5.7.1 user unknown", "", None),
+            decide(
+                Some("5.7.1"),
+                "550 5.7.1 user unknown (in reply to RCPT TO command)",
+                "",
+                None
+            ),
             R::UserUnknown
+        );
+        // The same words after DATA: a filter rejected the content.
+        assert_eq!(
+            decide(
+                Some("5.0.0"),
+                "550 user unknown (in reply to end of DATA command)",
+                "",
+                None
+            ),
+            R::Filtered
+        );
+        // A specific code beats a generic word; a strong phrase beats the code.
+        assert_eq!(
+            decide(Some("5.2.2"), "550 rejected", "", None),
+            R::MailboxFull
+        );
+        assert_eq!(
+            decide(Some("5.1.1"), "552 mailbox is full", "", None),
+            R::MailboxFull
         );
         assert_eq!(decide(Some("5.2.2"), "", "", None), R::MailboxFull);
         assert_eq!(
