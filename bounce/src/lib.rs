@@ -400,11 +400,15 @@ fn result(
     remote_mta: Option<String>,
     use_context: bool,
 ) -> RecipientResult {
-    let in_diag: Vec<&str> = scan::status_codes(diag)
+    // Codes in the text, those right after a reply code (`550 5.1.1`, `550-'5.7.1`) first:
+    // they are the remote server's own; a bare leading one may be a relay's summary.
+    let mut in_diag: Vec<(bool, &str)> = scan::status_codes(diag)
         .into_iter()
-        .map(|c| c.1)
-        .filter(|c| !scan::is_invented(c))
+        .filter(|c| !scan::is_invented(c.1))
+        .map(|(pos, c)| (after_reply_code(diag, pos), c))
         .collect();
+    in_diag.sort_by_key(|c| !c.0);
+    let in_diag: Vec<&str> = in_diag.into_iter().map(|c| c.1).collect();
     let mut status = status.filter(|s| !scan::is_invented(s));
     // A generic `X.0.0` in the fields says less than the code the remote server gave.
     let generic = status.as_deref().is_none_or(|s| s.ends_with(".0.0"));
@@ -457,6 +461,19 @@ fn result(
         diagnostic,
         remote_mta,
     }
+}
+
+/// Whether the status code at `pos` follows a reply code (`550 `, `550-`, `550-'`).
+fn after_reply_code(text: &str, pos: usize) -> bool {
+    let b = text.as_bytes();
+    let mut i = pos;
+    while i > 0 && matches!(b[i - 1], b' ' | b'-' | b'\'' | b'#') && pos - i < 3 {
+        i -= 1;
+    }
+    i >= 3
+        && i < pos
+        && b[i - 3..i].iter().all(u8::is_ascii_digit)
+        && (i == 3 || !b[i - 4].is_ascii_alphanumeric())
 }
 
 fn ses_report(rep: &mut BounceReport, s: ses::Ses) {
