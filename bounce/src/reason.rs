@@ -1059,14 +1059,20 @@ const COMMAND_WORDS: &[(&str, Command)] = &[
     ("mail command", Command::Mail),
 ];
 
+static COMMANDS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .build(COMMAND_WORDS.iter().map(|c| c.0))
+        .ok()
+});
+
 /// The last SMTP command named in `text` (the one the error answered).
 pub fn command(text: &str) -> Option<Command> {
-    let l = text.to_ascii_lowercase();
-    COMMAND_WORDS
-        .iter()
-        .filter_map(|(w, c)| l.rfind(w).map(|p| (p, *c)))
-        .max_by_key(|(p, _)| *p)
-        .map(|(_, c)| c)
+    let ac = COMMANDS.as_ref()?;
+    ac.find_overlapping_iter(text)
+        .max_by_key(|m| m.start())
+        .and_then(|m| COMMAND_WORDS.get(m.pattern().as_usize()))
+        .map(|c| c.1)
 }
 
 /// Decides the reason for one recipient (rules 1–4).
