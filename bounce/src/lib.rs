@@ -429,7 +429,7 @@ fn result(
     let mut reason = reason::decide(status.as_deref(), diag, ctx, action.as_deref());
     // A connection that kept timing out until the sender gave up: the message expired.
     if reason == BounceReason::NetworkError
-        && action.as_deref() == Some("failed")
+        && action.as_deref().is_none_or(|a| a == "failed")
         && status.as_deref().is_none_or(|s| !s.starts_with('5'))
         && reply_code.is_none_or(|c| c < 500)
     {

@@ -480,6 +480,7 @@ pub const PHRASES: &[(R, &[&str])] = &[
             "utilisateur inconnu",
             "requested action not taken: mailbox unavailable",
             "recipient address rejected",
+            "address rejected",
         ],
     ),
     (
@@ -792,6 +793,7 @@ pub const PHRASES: &[(R, &[&str])] = &[
             "loop detected",
             "network",
             "unreachable",
+            "not reachable",
             "connection",
         ],
     ),
@@ -897,6 +899,8 @@ const WEAK: &[&str] = &[
     "have been unable to deliver",
     "access denied",
     "spam",
+    "recipient address rejected",
+    "address rejected",
 ];
 
 struct Table {
@@ -1030,7 +1034,6 @@ pub enum Command {
 const COMMAND_WORDS: &[(&str, Command)] = &[
     ("rcpt to", Command::Rcpt),
     ("not listed in", Command::Rcpt),
-    ("recipient address rejected", Command::Rcpt),
     ("address couldn't be found", Command::Rcpt),
     ("invalid final delivery userid", Command::Rcpt),
     ("unknown user:", Command::Rcpt),
@@ -1110,11 +1113,25 @@ pub fn decide(status: Option<&str>, diagnostic: &str, context: &str, action: Opt
     if let (Some(c), true) = (code, weak) {
         return c;
     }
+    // X.2.3 "message length exceeds administrative limit" is a limit, however the text words it.
+    if code == Some(R::ExceedLimit) && text == Some(R::MesgTooBig) {
+        return R::ExceedLimit;
+    }
+    // A routing/network code (X.4.N) over a generic word ("in the queue too long").
+    if weak {
+        if let Some(c) = status
+            .filter(|s| s.get(1..4) == Some(".4.") && !s.ends_with(".4.7"))
+            .and_then(by_class)
+        {
+            return c;
+        }
+    }
     if let Some(r) = text {
         // "No such user" said after the message was sent (not in answer to RCPT TO) is a
         // filter's verdict on the content, not on the address — unless the code says so too.
         if r == R::UserUnknown
-            && status.and_then(by_code) != Some(R::UserUnknown)
+            && !weak
+            && code != Some(R::UserUnknown)
             && cmd != Some(Command::Rcpt)
         {
             return R::Filtered;
