@@ -905,6 +905,8 @@ const WEAK: &[&str] = &[
 
 struct Table {
     ac: AhoCorasick,
+    /// The patterns, by id.
+    pats: Vec<&'static str>,
     /// Pattern id → priority (index in PHRASES) and reason, and whether the phrase is weak;
     /// `None` for ignored boilerplate.
     meta: Vec<Option<(usize, R, bool)>>,
@@ -928,36 +930,42 @@ static TABLE: LazyLock<Option<Table>> = LazyLock::new(|| {
         .match_kind(MatchKind::Standard)
         .build(&pats)
         .ok()?;
-    Some(Table { ac, meta })
+    Some(Table { ac, pats, meta })
 });
 
 /// The highest-priority reason whose phrase occurs in `text`, and whether that phrase is weak.
 pub fn by_text_weak(text: &str) -> Option<(R, bool)> {
+    by_text_phrase(text).map(|(r, w, _)| (r, w))
+}
+
+/// Like [`by_text_weak`], with the phrase that decided.
+fn by_text_phrase(text: &str) -> Option<(R, bool, &'static str)> {
     let t = TABLE.as_ref()?;
     let mut ignored: Vec<(usize, usize)> = Vec::new();
-    let mut found: Vec<(usize, usize, usize, R, bool)> = Vec::new();
+    let mut found: Vec<(usize, usize, usize, R, bool, usize)> = Vec::new();
     for m in t.ac.find_overlapping_iter(text) {
-        match t.meta.get(m.pattern().as_usize()) {
+        let id = m.pattern().as_usize();
+        match t.meta.get(id) {
             Some(None) => ignored.push((m.start(), m.end())),
-            Some(Some((prio, r, weak))) => found.push((m.start(), m.end(), *prio, *r, *weak)),
+            Some(Some((prio, r, weak))) => found.push((m.start(), m.end(), *prio, *r, *weak, id)),
             None => {}
         }
     }
-    let mut best: Option<(usize, R, bool)> = None;
-    for (s, e, prio, r, weak) in found {
+    let mut best: Option<(usize, R, bool, usize)> = None;
+    for (s, e, prio, r, weak, id) in found {
         if ignored.iter().any(|(is, ie)| *is <= s && e <= *ie) {
             continue;
         }
         let better = match best {
             None => true,
             // A strong phrase beats a weak one; then priority decides.
-            Some((bp, _, bw)) => (bw && !weak) || (bw == weak && prio < bp),
+            Some((bp, _, bw, _)) => (bw && !weak) || (bw == weak && prio < bp),
         };
         if better {
-            best = Some((prio, r, weak));
+            best = Some((prio, r, weak, id));
         }
     }
-    best.map(|b| (b.1, b.2))
+    best.map(|b| (b.1, b.2, t.pats.get(b.3).copied().unwrap_or_default()))
 }
 
 /// The highest-priority reason whose phrase occurs in `text`.
@@ -1084,9 +1092,9 @@ pub fn decide(status: Option<&str>, diagnostic: &str, context: &str, action: Opt
         return R::Delivered;
     }
     let code = status.and_then(by_code);
-    let (text, weak) = match by_text_weak(diagnostic) {
-        Some((r, w)) => (Some(r), w),
-        None => (None, false),
+    let (text, weak, phrase) = match by_text_phrase(diagnostic) {
+        Some((r, w, p)) => (Some(r), w, p),
+        None => (None, false, ""),
     };
     let cmd = command(diagnostic).or_else(|| command(context));
     // A disabled mailbox often answers "user unknown"; the code is the more precise word.
@@ -1109,6 +1117,10 @@ pub fn decide(status: Option<&str>, diagnostic: &str, context: &str, action: Opt
     if cmd == Some(Command::Conn) && (weak || text.is_none()) {
         return R::Blocked;
     }
+    // A delay report that names no specific cause: it is waiting, i.e. expiring.
+    if action == Some("delayed") && code.is_none() && (weak || text.is_none()) {
+        return R::Expired;
+    }
     // A specific code says more than a generic word.
     if let (Some(c), true) = (code, weak) {
         return c;
@@ -1130,7 +1142,7 @@ pub fn decide(status: Option<&str>, diagnostic: &str, context: &str, action: Opt
         // "No such user" said after the message was sent (not in answer to RCPT TO) is a
         // filter's verdict on the content, not on the address — unless the code says so too.
         if r == R::UserUnknown
-            && !weak
+            && !phrase.ends_with("address rejected")
             && code != Some(R::UserUnknown)
             && cmd != Some(Command::Rcpt)
         {
@@ -1149,6 +1161,10 @@ pub fn decide(status: Option<&str>, diagnostic: &str, context: &str, action: Opt
     }
     if let Some(r) = status.and_then(by_class) {
         return r;
+    }
+    // The server said something, but nothing this table knows: kept for a human to read.
+    if !diagnostic.trim().is_empty() {
+        return R::OnHold;
     }
     R::Undefined
 }
