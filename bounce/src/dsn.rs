@@ -27,6 +27,8 @@ pub struct DsnRecipient {
     pub remote_mta: Option<String>,
     /// `Diagnostic-Code`, without the `smtp;` type.
     pub diagnostic: Option<String>,
+    /// The comment after the code in `Status` (`4.0.0 (host name lookup failure)`).
+    pub status_comment: Option<String>,
 }
 
 /// Drops an RFC 3464 type prefix (`dns;`, `smtp;`, `rfc822;`).
@@ -79,7 +81,12 @@ pub fn parse(text: &str) -> (PerMessage, Vec<DsnRecipient>) {
                         r.action = Some(value.trim().to_ascii_lowercase())
                     }
                     "status" if r.status.is_none() => {
-                        r.status = scan::status_codes(value).first().map(|c| c.1.to_string())
+                        r.status = scan::status_codes(value).first().map(|c| c.1.to_string());
+                        let comment = value
+                            .split_once('(')
+                            .map(|(_, c)| c.trim_end().trim_end_matches(')').trim())
+                            .filter(|c| !c.is_empty());
+                        r.status_comment = comment.map(str::to_string);
                     }
                     "remote-mta" if r.remote_mta.is_none() => {
                         let v = untyped(value);

@@ -262,9 +262,10 @@ fn analyse(w: &mime::Walked, depth: usize) -> BounceReport {
             let hit = hits
                 .iter()
                 .find(|h| h.address.eq_ignore_ascii_case(&r.address));
-            let diag = match (&r.diagnostic, hit) {
-                (Some(d), _) => d.clone(),
-                (None, Some(h)) if !h.diagnostic.is_empty() => h.diagnostic.clone(),
+            let diag = match (&r.diagnostic, hit, &r.status_comment) {
+                (Some(d), _, _) => d.clone(),
+                (None, Some(h), _) if !h.diagnostic.is_empty() => h.diagnostic.clone(),
+                (None, _, Some(c)) => c.clone(),
                 _ => String::new(),
             };
             let action = r.action.clone();
@@ -376,7 +377,7 @@ fn is_delay(head_lower: &str, subject: &str) -> bool {
 
 fn kind_of(rs: &[RecipientResult], head_lower: &str, subject: &str) -> ReportKind {
     let action = |a: &str| rs.iter().any(|r| r.action.as_deref() == Some(a));
-    if action("failed") {
+    if action("failed") || action("expired") {
         ReportKind::Bounce
     } else if action("delayed") {
         ReportKind::Delay

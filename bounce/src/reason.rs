@@ -91,6 +91,7 @@ pub const PHRASES: &[(R, &[&str])] = &[
         R::UserUnknown,
         &[
             "recipient address rejected: access denied",
+            "unknown user:",
             "address couldn't be found",
             "invalid final delivery userid",
         ],
@@ -1026,6 +1027,17 @@ pub fn by_class(code: &str) -> Option<R> {
     })
 }
 
+/// User-unknown phrases that only a directory lookup produces (Domino, Exchange, Google's own
+/// wording): they stay `user_unknown` whatever stage the text names.
+const DEFINITIVE: &[&str] = &[
+    "unknown user:",
+    "address rejected",
+    "not listed in",
+    "recipient name is not recognized",
+    "address couldn't be found",
+    "invalid final delivery userid",
+];
+
 /// The SMTP command a rejection answered, as far as the text tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
@@ -1041,14 +1053,9 @@ pub enum Command {
 
 const COMMAND_WORDS: &[(&str, Command)] = &[
     ("rcpt to", Command::Rcpt),
-    ("not listed in", Command::Rcpt),
-    ("address couldn't be found", Command::Rcpt),
-    ("invalid final delivery userid", Command::Rcpt),
-    ("unknown user:", Command::Rcpt),
     ("after initial connection", Command::Conn),
     ("refused to talk to me", Command::Conn),
     ("greeting", Command::Conn),
-    ("recipient name is not recognized", Command::Rcpt),
     ("invalid recipient", Command::Rcpt),
     ("mailbox unavailable", Command::Rcpt),
     ("rcpt_to", Command::Rcpt),
@@ -1090,6 +1097,10 @@ pub fn command(text: &str) -> Option<Command> {
 pub fn decide(status: Option<&str>, diagnostic: &str, context: &str, action: Option<&str>) -> R {
     if action == Some("delivered") || action == Some("relayed") || action == Some("expanded") {
         return R::Delivered;
+    }
+    // Non-standard `Action: expired` (SendGrid and others): the sender gave up.
+    if action == Some("expired") {
+        return R::Expired;
     }
     let code = status.and_then(by_code);
     let (text, weak, phrase) = match by_text_phrase(diagnostic) {
@@ -1142,7 +1153,7 @@ pub fn decide(status: Option<&str>, diagnostic: &str, context: &str, action: Opt
         // "No such user" said after the message was sent (not in answer to RCPT TO) is a
         // filter's verdict on the content, not on the address — unless the code says so too.
         if r == R::UserUnknown
-            && !phrase.ends_with("address rejected")
+            && !DEFINITIVE.iter().any(|d| phrase.ends_with(d))
             && code != Some(R::UserUnknown)
             && cmd != Some(Command::Rcpt)
         {
