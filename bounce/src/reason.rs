@@ -45,6 +45,10 @@ use std::sync::LazyLock;
 /// The phrase table: reason and the phrases that indicate it, highest priority first.
 pub const PHRASES: &[(R, &[&str])] = &[
     (
+        R::Blocked,
+        &["dnsbl", "rbl", "blocklist", "spamhaus", "spamcop", "sorbs"],
+    ),
+    (
         R::Rejected,
         &[
             "sender address rejected",

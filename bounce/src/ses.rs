@@ -50,9 +50,16 @@ pub fn parse(text: &str) -> Option<Ses> {
         return None;
     }
     // Long lines may have been broken by a mail system; JSON has no raw newlines in strings.
-    let mut v: Value = match serde_json::from_str(t) {
-        Ok(v) => v,
-        Err(_) => serde_json::from_str(&t.replace(['\r', '\n'], "")).ok()?,
+    // Only the first JSON value counts: SNS appends an unsubscribe footer after it.
+    let first = |s: &str| -> Option<Value> {
+        serde_json::Deserializer::from_str(s)
+            .into_iter::<Value>()
+            .next()?
+            .ok()
+    };
+    let mut v: Value = match first(t) {
+        Some(v) => v,
+        None => first(&t.replace(['\r', '\n'], ""))?,
     };
     if let Some(inner) = v.get("Message").and_then(Value::as_str) {
         v = serde_json::from_str(inner).ok()?;
