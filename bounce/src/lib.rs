@@ -295,8 +295,14 @@ fn analyse(w: &mime::Walked, depth: usize) -> BounceReport {
     let (strong, weak) = bounce_signals(w, &head_lower);
     let auto = autoreply::is_auto_reply(w);
     if strong || (weak && !auto) {
-        let mut addrs: Vec<(String, String)> = Vec::new();
-        if let Some(x) = w.header("x-failed-recipients") {
+        // Recipients named in the text as failed come first (X-Failed-Recipients may name the
+        // address before rewriting); the header fills in when the text names none.
+        let mut addrs: Vec<(String, String)> = hits
+            .iter()
+            .filter(|h| h.strong)
+            .map(|h| (h.address.clone(), h.diagnostic.clone()))
+            .collect();
+        if let (true, Some(x)) = (addrs.is_empty(), w.header("x-failed-recipients")) {
             for f in scan::addresses(x) {
                 let diag = hits
                     .iter()
@@ -427,7 +433,8 @@ fn result(
     }
     let reply_code = scan::reply_code(diag).map(|r| r.1);
     let ctx = if use_context { context } else { "" };
-    let mut reason = reason::decide(status.as_deref(), diag, ctx, action.as_deref());
+    let words = unwrap_multiline_reply(diag);
+    let mut reason = reason::decide(status.as_deref(), &words, ctx, action.as_deref());
     // A connection that kept timing out until the sender gave up: the message expired.
     if reason == BounceReason::NetworkError
         && action.as_deref().is_none_or(|a| a == "failed")
@@ -462,6 +469,35 @@ fn result(
         diagnostic,
         remote_mta,
     }
+}
+
+/// A multi-line SMTP reply joined into one line keeps the `550-5.7.1 ` prefix of every line
+/// (`... with multiple 550-5.7.1 addresses in From: ...`); drop the repeats so phrases match.
+fn unwrap_multiline_reply(diag: &str) -> std::borrow::Cow<'_, str> {
+    let codes = scan::status_codes(diag);
+    if codes.len() < 2 {
+        return std::borrow::Cow::Borrowed(diag);
+    }
+    let mut out = String::with_capacity(diag.len());
+    let mut last = 0;
+    for (i, (pos, code)) in codes.iter().enumerate() {
+        if i == 0 || !after_reply_code(diag, *pos) {
+            continue;
+        }
+        // Remove `NNN-` / `NNN ` before the code, the code, and one space after.
+        let start = pos.saturating_sub(4);
+        let mut end = pos + code.len();
+        if diag.as_bytes().get(end) == Some(&b' ') {
+            end += 1;
+        }
+        if start < last || !diag.is_char_boundary(start) || !diag.is_char_boundary(end) {
+            continue;
+        }
+        out.push_str(diag.get(last..start).unwrap_or_default());
+        last = end;
+    }
+    out.push_str(diag.get(last..).unwrap_or_default());
+    std::borrow::Cow::Owned(out)
 }
 
 /// Whether the status code at `pos` follows a reply code (`550 `, `550-`, `550-'`).

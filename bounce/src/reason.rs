@@ -44,6 +44,7 @@ use std::sync::LazyLock;
 
 /// The phrase table: reason and the phrases that indicate it, highest priority first.
 pub const PHRASES: &[(R, &[&str])] = &[
+    (R::BadReputation, &["user complaints", "unexpected volume"]),
     (
         R::Blocked,
         &["dnsbl", "rbl", "blocklist", "spamhaus", "spamcop", "sorbs"],
@@ -71,6 +72,7 @@ pub const PHRASES: &[(R, &[&str])] = &[
             "access denied",
             "groups.google.com",
             "purported responsible address",
+            "send mail as",
         ],
     ),
     (
@@ -821,7 +823,6 @@ pub const PHRASES: &[(R, &[&str])] = &[
             "server error",
             "local error",
             "configuration error",
-            "temporary failure",
             "temporarily unavailable",
             "service unavailable",
             "system not accepting",
@@ -1168,6 +1169,12 @@ pub fn decide(status: Option<&str>, diagnostic: &str, context: &str, action: Opt
     if let Some(r) = code {
         return r;
     }
+    // The server's own words had nothing: a generic code of a recipient that has a
+    // diagnostic says more than the rest of the report; without one, the report text first.
+    let generic = status.filter(|s| !s.ends_with(".0.0")).and_then(by_class);
+    if let (Some(g), false) = (generic, diagnostic.trim().is_empty()) {
+        return g;
+    }
     if let Some(r) = by_text(context) {
         return r;
     }
@@ -1176,6 +1183,12 @@ pub fn decide(status: Option<&str>, diagnostic: &str, context: &str, action: Opt
     }
     if let Some(r) = status.and_then(by_class) {
         return r;
+    }
+    // RFC 5321 §4.2.3: 451 "local error in processing", 452 "insufficient system storage".
+    match crate::scan::reply_code(diagnostic).map(|r| r.1) {
+        Some(451) => return R::SystemError,
+        Some(452) => return R::SystemFull,
+        _ => {}
     }
     // The server said something, but nothing this table knows: kept for a human to read.
     if !diagnostic.trim().is_empty() {
