@@ -44,7 +44,6 @@ use std::sync::LazyLock;
 
 /// The phrase table: reason and the phrases that indicate it, highest priority first.
 pub const PHRASES: &[(R, &[&str])] = &[
-    (R::BadReputation, &["user complaints", "unexpected volume"]),
     (
         R::Blocked,
         &["dnsbl", "rbl", "blocklist", "spamhaus", "spamcop", "sorbs"],
@@ -84,7 +83,15 @@ pub const PHRASES: &[(R, &[&str])] = &[
             "blacklisted url",
         ],
     ),
-    (R::Filtered, &["recipient preferences"]),
+    (
+        R::Filtered,
+        &[
+            "recipient preferences",
+            "recipients was rejected",
+            "recipient was rejected",
+        ],
+    ),
+    (R::PolicyViolation, &["network not allowed"]),
     (
         R::SecurityError,
         &["smtp authentication", "authentication required"],
@@ -302,6 +309,7 @@ pub const PHRASES: &[(R, &[&str])] = &[
             "no such host",
             "unresolvable",
             "host lookup failed",
+            "domain may not exist",
             "domain isn't in my list of allowed rcpthosts",
             "illegal host/domain name",
         ],
@@ -1004,6 +1012,7 @@ pub fn by_code(code: &str) -> Option<R> {
         (4, 7) => R::Expired,
         (5, _) if d != 0 => R::SyntaxError,
         (6, _) => R::ContentError,
+        (7, 8) | (7, 9) => R::SecurityError,
         (7, 13) => R::Suspend,
         (7, 17) => R::HasMoved,
         (7, 20..=24) | (7, 26) | (7, 509) => R::AuthFailure,
@@ -1059,6 +1068,10 @@ pub enum Command {
 const COMMAND_WORDS: &[(&str, Command)] = &[
     ("rcpt to", Command::Rcpt),
     ("after initial connection", Command::Conn),
+    ("after ehlo", Command::Conn),
+    ("after helo", Command::Conn),
+    ("in reply to ehlo", Command::Conn),
+    ("in reply to helo", Command::Conn),
     ("refused to talk to me", Command::Conn),
     ("greeting", Command::Conn),
     ("invalid recipient", Command::Rcpt),
@@ -1096,6 +1109,28 @@ pub fn command(text: &str) -> Option<Command> {
         .max_by_key(|m| m.start())
         .and_then(|m| COMMAND_WORDS.get(m.pattern().as_usize()))
         .map(|c| c.1)
+}
+
+/// Whether the word before "does not exist" is a host name (dots, no `@`).
+fn names_domain(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let Some(pos) = lower
+        .find(" does not exist")
+        .or_else(|| lower.find(" doesn't exist"))
+    else {
+        return false;
+    };
+    let word = lower
+        .get(..pos)
+        .and_then(|b| b.split_whitespace().last())
+        .unwrap_or_default()
+        .trim_matches(['<', '>', '"', '\'', '(', ')']);
+    word.contains('.')
+        && !word.contains('@')
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        && word.bytes().any(|b| b.is_ascii_alphabetic())
 }
 
 /// Decides the reason for one recipient (rules 1–4).
@@ -1153,6 +1188,10 @@ pub fn decide(status: Option<&str>, diagnostic: &str, context: &str, action: Opt
         {
             return c;
         }
+    }
+    // "example.org does not exist": a domain, not a mailbox.
+    if text == Some(R::UserUnknown) && phrase.ends_with("not exist") && names_domain(diagnostic) {
+        return R::HostUnknown;
     }
     if let Some(r) = text {
         // "No such user" said after the message was sent (not in answer to RCPT TO) is a
