@@ -6,6 +6,8 @@
 //!                            │  nxdomain.test → 5.4.4 "Host or domain name not found"
 //!                            │  local.test    → local(8), no users → 5.1.1 "unknown user"
 //!                            └─ bounces.test  → bounce_sink (after the milter has seen it)
+//!  remote: gone@remote.test is accepted, then bounced by the remote itself; its report comes
+//!  back by SMTP to outbound (bounces.test) and passes the milter as smtpd traffic
 //!  direct_sink: a plain smtp-sink for direct sends
 //! ```
 //!
@@ -15,6 +17,7 @@
 use std::time::Duration;
 
 use crate::error::Result;
+use crate::port::free_port;
 use crate::postfix::{Postfix, PostfixBuilder};
 use crate::sink::SmtpSink;
 use crate::test_dir::TestDir;
@@ -32,6 +35,10 @@ pub const REMOTE_BLOCKED: &str = "blocked@remote.test";
 /// Deferred by the remote at RCPT: `450 4.2.0 Try again later` (delay warning after 20 s,
 /// expiry after 60 s).
 pub const REMOTE_LATER: &str = "later@remote.test";
+/// Accepted by the remote at RCPT, then undeliverable there: the remote MTA sends its own
+/// report (5.1.1) by SMTP back to the sender's domain through outbound's smtpd — the path
+/// on which the milter sees `MAIL FROM:<>` and `ORCPT` parameters.
+pub const REMOTE_LATE_BOUNCE: &str = "gone@remote.test";
 /// A domain that "does not exist": outbound bounces it with 5.4.4.
 pub const NXDOMAIN: &str = "nxdomain.test";
 /// A domain delivered locally by outbound, with no users.
@@ -102,10 +109,19 @@ impl TopologyBuilder {
             .hostname("direct.sink.test")
             .start()?;
 
+        // Each instance routes to the other, so outbound's port is chosen up front.
+        let outbound_port = free_port()?;
+        let outbound_hop = format!("[127.0.0.1]:{outbound_port}");
         let mut remote = PostfixBuilder::new("remote", &dir.subdir("remote")?)
             .myhostname("mx.remote.test")
             .relay_domain(REMOTE_DOMAIN)
             .route_smtp(REMOTE_DOMAIN, &remote_sink.next_hop())
+            .route(
+                REMOTE_LATE_BOUNCE,
+                "error:5.1.1 <gone@remote.test>: mailbox unavailable",
+            )
+            // The remote's own reports go back to the sender's domain via outbound.
+            .route_smtp(BOUNCE_DOMAIN, &outbound_hop)
             .recipient_access(REMOTE_ACCESS);
         for (k, v) in &self.remote_settings {
             remote = remote.set(k, v);
@@ -113,6 +129,7 @@ impl TopologyBuilder {
         let remote = remote.prepare()?;
 
         let mut outbound = PostfixBuilder::new("outbound", &dir.subdir("outbound")?)
+            .smtpd_port(outbound_port)
             .myhostname("outbound.test")
             .local_domain(LOCAL_DOMAIN)
             .route_smtp(REMOTE_DOMAIN, &remote.next_hop())

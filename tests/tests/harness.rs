@@ -276,3 +276,73 @@ fn unreachable_milter_lets_mail_through_on_both_paths() {
         .expect("Postfix tried the milter");
     assert!(line.contains("warning"), "{line}");
 }
+
+#[test]
+fn a_remote_report_comes_back_by_smtp_through_outbound() {
+    use mm_tests::topology::REMOTE_LATE_BOUNCE;
+    let topo = Topology::start("harness-late").expect("topology starts");
+    let sender = format!("bounce+late@{BOUNCE_DOMAIN}");
+    Submission::new(&sender)
+        .mail_param("ENVID=late-1")
+        .rcpt_with(REMOTE_LATE_BOUNCE, &["NOTIFY=FAILURE"])
+        .data(simple_message(
+            &sender,
+            REMOTE_LATE_BOUNCE,
+            "Late",
+            "accepted, then lost",
+        ))
+        .send(topo.outbound.smtpd_addr())
+        .expect("submission");
+    // Outbound hands it over successfully; the failure happens at the remote.
+    let sent = topo
+        .outbound
+        .wait_for_delivery(REMOTE_LATE_BOUNCE, &["sent"], WAIT)
+        .expect("outbound relays it");
+    assert!(
+        sent.relay.as_deref().unwrap_or("").starts_with("127.0.0.1"),
+        "{sent:?}"
+    );
+    topo.remote
+        .wait_for_delivery(REMOTE_LATE_BOUNCE, &["bounced"], WAIT)
+        .expect("the remote bounces it");
+
+    let report = topo
+        .bounce_sink
+        .wait_for_recipient(&sender, WAIT)
+        .expect("the remote's report reaches the bounce domain");
+    let text = report.text();
+    assert_eq!(report.mail_from, "");
+    assert_eq!(
+        report.helo.as_deref(),
+        Some("outbound.test"),
+        "relayed by outbound"
+    );
+    assert!(
+        text.contains("Reporting-MTA: dns; mx.remote.test"),
+        "{text}"
+    );
+    assert!(text.contains("Original-Envelope-Id: late-1"), "{text}");
+    assert!(text.contains("Status: 5.1.1"), "{text}");
+    // Relayed with the DSN parameters the remote's report carried (ORCPT is xtext: + → +2B).
+    assert_eq!(
+        report.recipients[0].param("ORCPT"),
+        Some("rfc822;bounce+2Blate@bounces.test")
+    );
+    // Outbound received it from the remote by SMTP (an smtpd `client=` line for its queue
+    // id), not as a report of its own.
+    let queued = topo
+        .outbound
+        .wait_for_log("from=<>", WAIT)
+        .expect("outbound queues the report");
+    let queue_id = queued
+        .split("]: ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .expect("queue id");
+    let log = topo.outbound.maillog();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("postfix/smtpd[") && l.contains(&format!("{queue_id}: client="))),
+        "{log}"
+    );
+}

@@ -10,7 +10,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use mm_tests::topology::{BOUNCE_DOMAIN, LOCAL_UNKNOWN, NXDOMAIN, REMOTE_ACCESS, REMOTE_OK};
+use mm_tests::topology::{
+    BOUNCE_DOMAIN, LOCAL_UNKNOWN, NXDOMAIN, REMOTE_ACCESS, REMOTE_LATE_BOUNCE, REMOTE_OK,
+};
 use mm_tests::Topology;
 
 const USAGE: &str = "usage: mm-topology [--milter inet:127.0.0.1:PORT] [--dir STATE_DIR] [--json]";
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         "remote_rejects": REMOTE_ACCESS,
         "nxdomain": NXDOMAIN,
         "local_unknown": LOCAL_UNKNOWN,
+        "remote_late_bounce": REMOTE_LATE_BOUNCE,
     });
     if json {
         println!("{info}");
