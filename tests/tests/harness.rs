@@ -270,11 +270,20 @@ fn unreachable_milter_lets_mail_through_on_both_paths() {
     topo.remote_sink
         .wait_for_recipient("other@remote.test", WAIT)
         .expect("sendmail path delivered");
-    let line = topo
-        .outbound
-        .wait_for_log(&format!("127.0.0.1:{port}"), WAIT)
+    // Both paths tried the milter: smtpd (smtpd_milters) and cleanup for the locally
+    // submitted message (non_smtpd_milters).
+    let refused = format!("connect to Milter service inet:127.0.0.1:{port}");
+    topo.outbound
+        .wait_for_log(&refused, WAIT)
         .expect("Postfix tried the milter");
-    assert!(line.contains("warning"), "{line}");
+    let log = topo.outbound.maillog();
+    for daemon in ["postfix/smtpd[", "postfix/cleanup["] {
+        assert!(
+            log.lines()
+                .any(|l| l.contains(daemon) && l.contains(&refused)),
+            "no {daemon} milter attempt in\n{log}"
+        );
+    }
 }
 
 #[test]
