@@ -26,8 +26,10 @@ mod ses;
 mod text;
 mod token;
 
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use mm_domain::{BounceReason, ReportKind};
 pub use report::{BounceReport, RecipientResult};
+use std::sync::LazyLock;
 
 /// How deep forwarded reports (a report attached to another message) are followed.
 const MAX_DEPTH: usize = 3;
@@ -176,18 +178,39 @@ const DELAY_WORDS: &[&str] = &[
     "temporarily deferred",
 ];
 
-fn contains_any(hay: &str, needles: &[&str]) -> bool {
-    needles.iter().any(|n| hay.contains(n))
+/// A case-insensitive multi-phrase matcher built once.
+struct Needles(LazyLock<Option<AhoCorasick>>);
+
+impl Needles {
+    fn any(&self, hay: &str) -> bool {
+        self.0.as_ref().is_some_and(|ac| ac.is_match(hay))
+    }
 }
 
-fn bounce_signals(w: &mime::Walked, head_lower: &str) -> (bool, bool) {
-    let subject = w.subject.to_ascii_lowercase();
+macro_rules! needles {
+    ($name:ident = $list:expr) => {
+        static $name: Needles = Needles(LazyLock::new(|| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .build($list)
+                .ok()
+        }));
+    };
+}
+
+needles!(SENDERS = BOUNCE_SENDERS);
+needles!(SUBJECTS = BOUNCE_SUBJECTS);
+needles!(BODY = BOUNCE_BODY);
+needles!(DELAYS = DELAY_WORDS);
+needles!(DELAY_SUBJECT = ["delay", "warning"]);
+needles!(GAVE_UP = ["permanent", "gave up", "given up", "giving up"]);
+
+fn bounce_signals(w: &mime::Walked, head: &str) -> (bool, bool) {
     let strong = w.header("x-failed-recipients").is_some()
-        || contains_any(&w.from_full, BOUNCE_SENDERS)
-        || contains_any(&subject, BOUNCE_SUBJECTS)
+        || SENDERS.any(&w.from_full)
+        || SUBJECTS.any(&w.subject)
         || w.report_type.as_deref() == Some("delivery-status");
-    let weak = contains_any(head_lower, BOUNCE_BODY);
-    (strong, weak)
+    (strong, BODY.any(head))
 }
 
 fn analyse(w: &mime::Walked, depth: usize) -> BounceReport {
@@ -238,7 +261,6 @@ fn analyse(w: &mime::Walked, depth: usize) -> BounceReport {
         return rep;
     }
 
-    let head_lower = head.to_ascii_lowercase();
     let hits = text::recipients(head, &exclude);
 
     // RFC 3464 fields.
@@ -279,20 +301,20 @@ fn analyse(w: &mime::Walked, depth: usize) -> BounceReport {
                 true,
             ));
         }
-        rep.kind = kind_of(&rep.recipients, &head_lower, &w.subject);
+        rep.kind = kind_of(&rep.recipients, head, &w.subject);
         return rep;
     }
 
     // A report forwarded as an attachment: the outer message names no recipient itself.
     if depth < MAX_DEPTH && hits.is_empty() && w.header("x-failed-recipients").is_none() {
         for n in &w.nested {
-            let inner = classify_at(n, depth + 1);
+            let inner = classify_at(n.as_ref(), depth + 1);
             if inner.kind != ReportKind::NotAReport && !inner.recipients.is_empty() {
                 return inner;
             }
         }
     }
-    let (strong, weak) = bounce_signals(w, &head_lower);
+    let (strong, weak) = bounce_signals(w, head);
     let auto = autoreply::is_auto_reply(w);
     if strong || (weak && !auto) {
         // Recipients named in the text as failed come first (X-Failed-Recipients may name the
@@ -325,7 +347,7 @@ fn analyse(w: &mime::Walked, depth: usize) -> BounceReport {
                 addrs.push((a.clone(), String::new()));
             }
         }
-        let delay = is_delay(&head_lower, &w.subject);
+        let delay = is_delay(head, &w.subject);
         let single = addrs.len() == 1;
         for (addr, diag) in addrs {
             let diag = if diag.trim().is_empty() && single {
@@ -362,7 +384,7 @@ fn analyse(w: &mime::Walked, depth: usize) -> BounceReport {
     }
     if depth < MAX_DEPTH {
         for n in &w.nested {
-            let inner = classify_at(n, depth + 1);
+            let inner = classify_at(n.as_ref(), depth + 1);
             if inner.kind != ReportKind::NotAReport {
                 return inner;
             }
@@ -371,17 +393,13 @@ fn analyse(w: &mime::Walked, depth: usize) -> BounceReport {
     rep
 }
 
-fn is_delay(head_lower: &str, subject: &str) -> bool {
-    let s = subject.to_ascii_lowercase();
-    (contains_any(&s, &["delay", "warning"]) || contains_any(head_lower, DELAY_WORDS))
-        && !contains_any(
-            head_lower,
-            &["permanent", "gave up", "given up", "giving up"],
-        )
-        && !s.contains("fail")
+fn is_delay(head: &str, subject: &str) -> bool {
+    (DELAY_SUBJECT.any(subject) || DELAYS.any(head))
+        && !GAVE_UP.any(head)
+        && !subject.to_ascii_lowercase().contains("fail")
 }
 
-fn kind_of(rs: &[RecipientResult], head_lower: &str, subject: &str) -> ReportKind {
+fn kind_of(rs: &[RecipientResult], head: &str, subject: &str) -> ReportKind {
     let action = |a: &str| rs.iter().any(|r| r.action.as_deref() == Some(a));
     if action("failed") || action("expired") {
         ReportKind::Bounce
@@ -389,7 +407,7 @@ fn kind_of(rs: &[RecipientResult], head_lower: &str, subject: &str) -> ReportKin
         ReportKind::Delay
     } else if action("delivered") || action("relayed") || action("expanded") {
         ReportKind::Delivery
-    } else if is_delay(head_lower, subject) {
+    } else if is_delay(head, subject) {
         ReportKind::Delay
     } else {
         ReportKind::Bounce

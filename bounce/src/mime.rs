@@ -1,7 +1,21 @@
 //! Walks a parsed message (mail-parser) and sorts its parts into what the classifier needs:
 //! the report's own headers, delivery-status texts, the feedback-report text, the
 //! human-readable text, and the headers of the returned original message.
-use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
+use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
+use std::sync::LazyLock;
+
+/// A parser that structures only the headers used here (MIME, From/To/Cc, Subject,
+/// Message-ID); the rest (Received, DKIM, dates, ...) stay raw, which is most of the cost of
+/// parsing a report.
+static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
+    MessageParser::new()
+        .with_mime_headers()
+        .header_text(HeaderName::Subject)
+        .header_address(HeaderName::From)
+        .header_address(HeaderName::To)
+        .header_address(HeaderName::Cc)
+        .header_id(HeaderName::MessageId)
+});
 
 /// The returned (original) message's identifying headers.
 #[derive(Debug, Default, Clone)]
@@ -12,8 +26,6 @@ pub struct Returned {
     pub to: Vec<String>,
     /// Its `From` address.
     pub from: Option<String>,
-    /// The raw header text (for token scanning and last-resort lookups).
-    pub headers: String,
     /// `X-HmXmrOriginalRecipient`: set by Microsoft's junk-mail reporting program (JMRP) on
     /// the message it returns as a complaint.
     pub jmrp_recipient: Option<String>,
@@ -21,7 +33,7 @@ pub struct Returned {
 
 /// The sorted parts of one message.
 #[derive(Debug, Default)]
-pub struct Walked {
+pub struct Walked<'a> {
     /// `From` address of the report.
     pub from: String,
     /// `From` display name plus address, lower case (for mailer-daemon detection).
@@ -42,11 +54,12 @@ pub struct Walked {
     pub human: Vec<String>,
     /// The returned message, if attached as a part.
     pub returned: Option<Returned>,
-    /// Raw bytes of attached messages (for forwarded reports).
-    pub nested: Vec<Vec<u8>>,
+    /// Raw bytes of attached messages (for forwarded reports), borrowed from the input when
+    /// they were not transfer-encoded.
+    pub nested: Vec<std::borrow::Cow<'a, [u8]>>,
 }
 
-impl Walked {
+impl Walked<'_> {
     /// The raw value of header `name` (lower case), if present.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -88,8 +101,8 @@ fn all_addrs(a: Option<&mail_parser::Address<'_>>, out: &mut Vec<String>) {
 }
 
 /// Parses and walks `raw`. `None` when mail-parser finds no message at all.
-pub fn walk(raw: &[u8]) -> Option<Walked> {
-    let msg = MessageParser::default().parse(raw)?;
+pub fn walk(raw: &[u8]) -> Option<Walked<'_>> {
+    let msg = PARSER.parse(raw)?;
     let mut w = Walked {
         from: first_addr(msg.from()).unwrap_or_default(),
         subject: msg.subject().unwrap_or_default().to_string(),
@@ -120,11 +133,18 @@ pub fn walk(raw: &[u8]) -> Option<Walked> {
             w.report_type = ct.attribute("report-type").map(|s| s.to_ascii_lowercase());
         }
     }
-    walk_parts(&msg, &mut w);
+    walk_parts(&msg, raw, &mut w);
     Some(w)
 }
 
-fn walk_parts(msg: &Message<'_>, w: &mut Walked) {
+/// `part` as a sub-slice of `raw` when it lies inside it.
+fn within<'a>(raw: &'a [u8], part: &[u8]) -> Option<&'a [u8]> {
+    let start = (part.as_ptr() as usize).checked_sub(raw.as_ptr() as usize)?;
+    raw.get(start..start.checked_add(part.len())?)
+        .filter(|s| s.as_ptr() == part.as_ptr())
+}
+
+fn walk_parts<'a>(msg: &Message<'_>, raw: &'a [u8], w: &mut Walked<'a>) {
     let mut html: Vec<String> = Vec::new();
     for part in &msg.parts {
         let (ctype, sub) = match part.content_type() {
@@ -141,7 +161,11 @@ fn walk_parts(msg: &Message<'_>, w: &mut Walked) {
                     w.returned = Some(returned_of(inner));
                 }
                 if w.nested.len() < 4 {
-                    w.nested.push(inner.raw_message().to_vec());
+                    let bytes = inner.raw_message();
+                    w.nested.push(match within(raw, bytes) {
+                        Some(b) => std::borrow::Cow::Borrowed(b),
+                        None => std::borrow::Cow::Owned(bytes.to_vec()),
+                    });
                 }
             }
             body => {
@@ -202,13 +226,10 @@ fn returned_of(m: &Message<'_>) -> Returned {
     let mut to = Vec::new();
     all_addrs(m.to(), &mut to);
     all_addrs(m.cc(), &mut to);
-    let raw = m.raw_message();
-    let hdr_end = raw.len().min(m.root_part().raw_body_offset() as usize);
     Returned {
         message_id: m.message_id().map(str::to_string),
         to,
         from: first_addr(m.from()),
-        headers: String::from_utf8_lossy(raw.get(..hdr_end).unwrap_or(raw)).into_owned(),
         jmrp_recipient: m
             .header_raw("X-HmXmrOriginalRecipient")
             .and_then(crate::scan::clean_address),
@@ -248,11 +269,5 @@ pub fn returned_from_text(text: &str) -> Returned {
             _ => {}
         }
     }
-    let end = text.len().min(64 * 1024);
-    let mut end = end;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    r.headers = text.get(..end).unwrap_or_default().to_string();
     r
 }

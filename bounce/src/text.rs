@@ -16,6 +16,8 @@
 //! Addresses in running prose are only used when no line-leading recipient exists, and the
 //! report's own sender/recipient addresses are never taken as failed recipients.
 use crate::scan;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
+use std::sync::LazyLock;
 
 /// A recipient found in the text with what was said about it.
 #[derive(Debug, Clone, Default)]
@@ -98,20 +100,33 @@ const SEP_SENTENCES: &[&str] = &[
     "below is the original message",
 ];
 
+static SEP_WORDS_AC: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .build(SEP_WORDS)
+        .ok()
+});
+
+static SEP_SENTENCES_AC: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .build(SEP_SENTENCES)
+        .ok()
+});
+
 /// Whether `line` starts the returned original message.
 pub fn is_separator(line: &str) -> bool {
     let t = line.trim();
     if t.len() < 8 || t.len() > 120 {
         return false;
     }
-    let l = t.to_ascii_lowercase();
     let decorated = t.starts_with(['-', '=', '*', '_', '<', '#', '~']);
-    if decorated && SEP_WORDS.iter().any(|w| l.contains(w)) {
+    if decorated && SEP_WORDS_AC.as_ref().is_some_and(|ac| ac.is_match(t)) {
         return true;
     }
-    SEP_SENTENCES
-        .iter()
-        .any(|s| l.starts_with(s) || (l.len() < 70 && l.contains(s)))
+    SEP_SENTENCES_AC
+        .as_ref()
+        .is_some_and(|ac| ac.find_iter(t).any(|m| m.start() == 0 || t.len() < 70))
 }
 
 /// Splits a plain-text report at its separator: (report text, returned original if any).
