@@ -53,6 +53,19 @@ fn outbound_stops_and_restarts_keeping_its_queue() {
     );
 
     topo.outbound.restart().expect("outbound restarts");
+    // Configuration as Postfix reads it, and a change applied by reload.
+    assert_eq!(
+        topo.outbound.param("delay_warning_time").expect("param"),
+        "20s"
+    );
+    topo.outbound
+        .set_param("delay_warning_time", "30s")
+        .expect("postconf -e");
+    topo.outbound.reload().expect("reload");
+    assert_eq!(
+        topo.outbound.param("delay_warning_time").expect("param"),
+        "30s"
+    );
     topo.remote.restart().expect("remote restarts");
     assert_eq!(topo.outbound.smtpd_addr(), addr);
     Submission::new(&sender)

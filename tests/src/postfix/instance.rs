@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::maillog::LogDelivery;
 use crate::error::{HarnessError, Result};
 use crate::registry::Registration;
-use crate::system::{process_alive, run_with_timeout, POSTFIX, POSTQUEUE, SENDMAIL};
+use crate::system::{process_alive, run_with_timeout, POSTCONF, POSTFIX, POSTQUEUE, SENDMAIL};
 use crate::wait::{poll_until, poll_until_async};
 
 /// Postfix stalls its checks when `main.cf` is younger than this.
@@ -153,6 +153,50 @@ impl Postfix {
     pub fn restart(&mut self) -> Result<()> {
         self.stop()?;
         self.start()
+    }
+
+    /// Changes a `main.cf` parameter (`postconf -c DIR -e key=value`); call
+    /// [`reload`](Self::reload) for a running instance to pick it up.
+    pub fn set_param(&self, key: &str, value: &str) -> Result<()> {
+        let mut cmd = Command::new(POSTCONF);
+        cmd.arg("-c")
+            .arg(self.config_dir())
+            .arg("-e")
+            .arg(format!("{key}={value}"));
+        let output = run_with_timeout(cmd, None, COMMAND_TIMEOUT)?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(HarnessError::Command {
+                command: format!(
+                    "{POSTCONF} -c {} -e {key}={value}",
+                    self.config_dir().display()
+                ),
+                status: output.status.to_string(),
+                output: String::from_utf8_lossy(&output.stderr).into_owned(),
+            })
+        }
+    }
+
+    /// The value of a `main.cf` parameter as Postfix sees it (`postconf -c DIR -h key`).
+    pub fn param(&self, key: &str) -> Result<String> {
+        let mut cmd = Command::new(POSTCONF);
+        cmd.arg("-c").arg(self.config_dir()).arg("-h").arg(key);
+        let output = run_with_timeout(cmd, None, COMMAND_TIMEOUT)?;
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+        } else {
+            Err(HarnessError::Command {
+                command: format!("{POSTCONF} -c {} -h {key}", self.config_dir().display()),
+                status: output.status.to_string(),
+                output: String::from_utf8_lossy(&output.stderr).into_owned(),
+            })
+        }
+    }
+
+    /// `postfix -c DIR reload`: a running instance re-reads its configuration.
+    pub fn reload(&self) -> Result<()> {
+        self.postfix_command("reload")
     }
 
     fn master_pid(&self) -> Option<u32> {
