@@ -6,12 +6,13 @@ use crate::error::MilterError;
 use crate::metrics as m;
 use indymilter::EitherStream;
 use std::future::Future;
-use std::io;
+use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
@@ -112,17 +113,24 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 pub(crate) struct Accepting {
     inner: Option<Listener>,
     stop: Pin<Box<WaitForCancellationFutureOwned>>,
+    close: CancellationToken,
     backoff: Option<Pin<Box<tokio::time::Sleep>>>,
     failures: u32,
 }
 
 impl Accepting {
     /// Accepts on `listener` until `stop` is cancelled; then the socket is closed so new MTA
-    /// connections are refused at once (Postfix applies `milter_default_action`).
-    pub(crate) fn new(listener: Listener, stop: CancellationToken) -> Self {
+    /// connections are refused at once (Postfix applies `milter_default_action`). Every
+    /// accepted connection reads end-of-stream once `close` is cancelled.
+    pub(crate) fn new(
+        listener: Listener,
+        stop: CancellationToken,
+        close: CancellationToken,
+    ) -> Self {
         Accepting {
             inner: Some(listener),
             stop: Box::pin(stop.cancelled_owned()),
+            close,
             backoff: None,
             failures: 0,
         }
@@ -152,7 +160,7 @@ impl Accepting {
 }
 
 impl indymilter::Listener for Accepting {
-    type Io = EitherStream<TcpStream, UnixStream>;
+    type Io = Connection;
 
     fn poll_accept(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Self::Io>> {
         if self.inner.is_some() && self.stop.as_mut().poll(cx).is_ready() {
@@ -169,7 +177,10 @@ impl indymilter::Listener for Accepting {
                 Poll::Ready(Ok(stream)) => {
                     self.failures = 0;
                     metrics::counter!(m::CONNECTIONS_TOTAL).increment(1);
-                    return Poll::Ready(Ok(stream));
+                    return Poll::Ready(Ok(Connection {
+                        inner: stream,
+                        closed: Box::pin(self.close.clone().cancelled_owned()),
+                    }));
                 }
                 // The peer gave up before we accepted: nothing wrong with the listener.
                 Poll::Ready(Err(e))
@@ -194,5 +205,59 @@ impl indymilter::Listener for Accepting {
                 }
             }
         }
+    }
+}
+
+/// An accepted MTA connection that reads end-of-stream once the milter closes its sessions.
+///
+/// indymilter reads each connection in a task of its own that only notices a finished session
+/// when its pending read ends — with an idle MTA that is after `connection_timeout` (two
+/// hours). Ending the read on shutdown closes the socket at once, so the MTA does not wait on
+/// a milter that is gone.
+pub(crate) struct Connection {
+    inner: EitherStream<TcpStream, UnixStream>,
+    closed: Pin<Box<WaitForCancellationFutureOwned>>,
+}
+
+impl AsyncRead for Connection {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if self.closed.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Connection {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }

@@ -50,7 +50,7 @@ pub async fn run(
     let stop_accepting = CancellationToken::new();
     let close_sessions = CancellationToken::new();
     let milter = indymilter::run(
-        Accepting::new(listener, stop_accepting.clone()),
+        Accepting::new(listener, stop_accepting.clone(), close_sessions.clone()),
         callbacks::build(shared),
         milter_config,
         close_sessions.clone().cancelled_owned(),
