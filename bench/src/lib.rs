@@ -1,0 +1,1 @@
+//! Benchmarks of Mailing Manager (skeleton — being written).
