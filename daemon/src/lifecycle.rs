@@ -61,11 +61,6 @@ impl Lifecycle {
         self.shutdown.is_cancelled()
     }
 
-    /// The tracker tasks are spawned on so that shutdown can wait for them.
-    pub fn tracker(&self) -> &TaskTracker {
-        &self.tracker
-    }
-
     /// Spawns a tracked task.
     pub fn spawn<F>(&self, fut: F) -> tokio::task::JoinHandle<F::Output>
     where

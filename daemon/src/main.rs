@@ -8,8 +8,10 @@
 //!   [`metrics`], [`health`], [`app`] (the shared handle), [`mailings`] (loading mailings into
 //!   the store, the life cycle), [`watch`] (the file watcher), [`sink`] (the milter's report
 //!   sink over the store), [`documents`] (customer documents, CSV exports), [`api`] (the admin
-//!   HTTP API, one file per endpoint group).
-//! - The CLI client: [`client`] talks to a running daemon's API.
+//!   HTTP API, one file per endpoint group), [`sender`] (dispatching `sending` mailings),
+//!   [`preview`] (preview and test mail), [`copy`] (copying a mailing to a new draft),
+//!   [`reload`] (SIGHUP).
+//! - The CLI client: `client` talks to a running daemon's API.
 //!
 //! Errors are `anyhow` here; [`exit`] maps them to sysexits codes.
 use clap::Parser;
@@ -20,13 +22,20 @@ mod app;
 mod cli;
 mod cmd;
 mod config;
+mod copy;
+mod documents;
 mod exit;
 mod health;
 mod lifecycle;
 mod listeners;
+mod mailings;
 mod metrics;
+mod preview;
 mod reload;
+mod sender;
+mod sink;
 mod token;
+mod watch;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

@@ -8,7 +8,8 @@
 //! - `mm_reports_total{kind,reason}` counter — reports recorded by the milter.
 //! - `mm_reports_bad_signature_total` counter — reports whose VERP token did not verify.
 //! - `mm_reports_unmatched_total` counter — reports that matched no recipient.
-//! - `mm_milter_sessions_total` counter — milter connections accepted.
+//! - `mm_milter_*` — emitted by the milter crate (sessions, reports, forged tokens, tempfails;
+//!   see `mm_milter::metrics`).
 //! - `mm_queue_depth` gauge — recipients still pending over all mailings.
 //! - `mm_recipients{status}` gauge — recipients by status over all mailings.
 //! - `mm_mailings{state}` gauge — mailings by life-cycle state.
@@ -66,7 +67,6 @@ fn describe() {
         "mm_reports_unmatched_total",
         "Reports that matched no recipient of any mailing."
     );
-    describe_counter!("mm_milter_sessions_total", "Milter connections accepted.");
     describe_gauge!(
         "mm_queue_depth",
         "Recipients still pending over all mailings."
@@ -84,7 +84,42 @@ fn describe() {
     describe_gauge!("mm_component_up", "1 when the component is up.");
 }
 
-/// Brings the gauges up to date before a scrape.
+/// Brings the gauges read from the store up to date before a scrape.
 pub fn refresh(app: &crate::app::App) {
+    use mm_domain::{MailingState, RecipientStatus};
+    let store = app.store();
+    let mut by_state = [0u64; 3];
+    let mut by_status = vec![0u64; RecipientStatus::ALL.len()];
+    if let Ok(mailings) = store.mailings() {
+        for m in mailings {
+            if let Some(i) = MailingState::ALL.iter().position(|s| *s == m.state) {
+                by_state[i] += 1;
+            }
+            if let Ok(counts) = store.counts(m.number) {
+                for (s, n) in counts.0 {
+                    if let Some(i) = RecipientStatus::ALL.iter().position(|x| *x == s) {
+                        by_status[i] += n;
+                    }
+                }
+            }
+        }
+    }
+    for (i, s) in MailingState::ALL.iter().enumerate() {
+        metrics::gauge!("mm_mailings", "state" => s.as_str()).set(by_state[i] as f64);
+    }
+    for (i, s) in RecipientStatus::ALL.iter().enumerate() {
+        metrics::gauge!("mm_recipients", "status" => s.as_str()).set(by_status[i] as f64);
+    }
+    let pending = RecipientStatus::ALL
+        .iter()
+        .position(|s| *s == RecipientStatus::Pending)
+        .map(|i| by_status[i])
+        .unwrap_or(0);
+    metrics::gauge!("mm_queue_depth").set(pending as f64);
+    metrics::gauge!("mm_mailing_problems").set(app.catalog().problem_count() as f64);
+    for c in crate::health::Component::ALL {
+        let up = app.health().is_up(c);
+        metrics::gauge!("mm_component_up", "component" => c.name()).set(if up { 1.0 } else { 0.0 });
+    }
     app.metrics().run_upkeep();
 }

@@ -15,12 +15,6 @@ impl std::fmt::Debug for AdminToken {
 }
 
 impl AdminToken {
-    /// A token from its text (tests).
-    #[cfg(test)]
-    pub fn from_text(s: &str) -> Self {
-        AdminToken(s.to_string())
-    }
-
     /// Reads the token file, or creates one with a fresh random token (mode 0600) when it
     /// does not exist.
     pub fn load_or_create(path: &Path) -> anyhow::Result<Self> {

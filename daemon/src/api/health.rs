@@ -23,11 +23,17 @@ pub fn healthz(app: &App) -> Response {
     }
 }
 
-/// The Prometheus text exposition.
-pub fn metrics(app: &App) -> Response {
-    crate::metrics::refresh(app);
+/// The Prometheus text exposition; gauges read from the store are refreshed first.
+pub async fn metrics(app: App) -> Response {
+    let text = app
+        .blocking(|app| {
+            crate::metrics::refresh(app);
+            app.metrics().render()
+        })
+        .await
+        .unwrap_or_default();
     warp::reply::with_header(
-        app.metrics().render(),
+        text,
         "content-type",
         "text/plain; version=0.0.4; charset=utf-8",
     )

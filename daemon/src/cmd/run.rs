@@ -7,9 +7,10 @@
 //! and milter sessions finish within [`SHUTDOWN_DEADLINE`] → what is still pending is logged →
 //! the store is flushed and closed last. A second signal during the drain exits at once (the
 //! store's crash safety covers it). SIGHUP reloads the config (see `reload`).
-use crate::app::App;
+use crate::app::{App, Parts};
 use crate::config::Config;
 use crate::exit::{Exit, UNAVAILABLE};
+use crate::health::Component;
 use crate::lifecycle::Lifecycle;
 use crate::listeners::{self, Bound, MilterSocket};
 use crate::token::AdminToken;
@@ -46,10 +47,11 @@ async fn daemon(config: Config, bound: Bound) -> anyhow::Result<()> {
     ] {
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let _verp = mm_domain::VerpKey::load_or_create(&config.bounce.key_file)
+    let verp = mm_domain::VerpKey::load_or_create(&config.bounce.key_file)
         .context("loading the VERP key")?;
     let token = AdminToken::load_or_create(&config.api.token_file)?;
     let metrics = crate::metrics::install();
+    let store = open_store(&config)?;
 
     let lifecycle = Lifecycle::new();
     let api_listener =
@@ -60,16 +62,58 @@ async fn daemon(config: Config, bound: Bound) -> anyhow::Result<()> {
         MilterSocket::Unix(_, p) => Some(p.clone()),
         MilterSocket::Tcp(_) => None,
     };
-    // TODO(milter): hand to mm_milter::run once the crate lands.
-    let _milter_listener = bound.milter;
+    let milter_listener: mm_milter::Listener = match bound.milter {
+        MilterSocket::Tcp(l) => tokio::net::TcpListener::from_std(l)
+            .context("registering the milter socket")?
+            .into(),
+        MilterSocket::Unix(l, _) => tokio::net::UnixListener::from_std(l)
+            .context("registering the milter socket")?
+            .into(),
+    };
+    let pool = mm_send::SmtpPool::start(crate::sender::sender_config(&config), lifecycle.token());
+    let milter_config = milter_config(&config, &verp);
 
-    let app = App::new(config, lifecycle.clone(), metrics, token);
+    let app = App::new(Parts {
+        config,
+        lifecycle: lifecycle.clone(),
+        metrics,
+        token,
+        store,
+        verp,
+        pool: Some(pool.clone()),
+    });
+    app.health().set(Component::Store, true);
+    for c in [Component::Watcher, Component::Milter, Component::Sender] {
+        app.health().set(c, false);
+    }
 
+    // The parts. Each watches the shutdown token and is tracked, so the drain waits for it.
     lifecycle.spawn(crate::api::run(
         api_listener,
         app.clone(),
         lifecycle.token(),
     ));
+    {
+        let app2 = app.clone();
+        let sink = std::sync::Arc::new(crate::sink::StoreSink::new(app.clone()));
+        let token = lifecycle.token();
+        lifecycle.spawn(async move {
+            app2.health().set(Component::Milter, true);
+            let result = mm_milter::run(
+                milter_listener,
+                milter_config,
+                sink,
+                token.cancelled_owned(),
+            )
+            .await;
+            app2.health().set(Component::Milter, false);
+            if let Err(e) = result {
+                tracing::error!(error = %e, "the milter stopped");
+            }
+        });
+    }
+    lifecycle.spawn(crate::watch::run(app.clone()));
+    lifecycle.spawn(crate::sender::run(app.clone(), pool));
     tracing::info!(
         api = ?api_addr,
         milter = %milter_desc,
@@ -91,11 +135,45 @@ async fn daemon(config: Config, bound: Bound) -> anyhow::Result<()> {
     if !left.is_empty() {
         tracing::warn!(pending = ?left, "shutdown deadline passed with work still pending; it resumes on restart");
     }
+    // The store last: everything that wrote to it has stopped or been given up on.
+    match app.store().flush_async().await {
+        Ok(()) => tracing::info!("store flushed"),
+        Err(e) => tracing::error!(error = %e, "store flush failed at shutdown"),
+    }
+    app.health().set(Component::Store, false);
     if let Some(path) = unix_path {
         let _ = std::fs::remove_file(path);
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Opens the store with the configured cache; another process holding it is exit 69.
+fn open_store(config: &Config) -> anyhow::Result<mm_store::Store> {
+    let path = config.store_dir();
+    match mm_store::Store::open(&path, config.store.cache_mb << 20) {
+        Ok(s) => Ok(s),
+        Err(e) if e.is_locked() => Err(anyhow::Error::new(Exit(
+            UNAVAILABLE,
+            format!(
+                "the store {} is held by another process (is a mailing-manager daemon already running on it?)",
+                path.display()
+            ),
+        ))),
+        Err(e) => Err(anyhow::Error::new(e).context("opening the store")),
+    }
+}
+
+/// The milter's settings from the daemon config.
+fn milter_config(c: &Config, key: &mm_domain::VerpKey) -> mm_milter::MilterConfig {
+    let mut m = mm_milter::MilterConfig::new(c.bounce.domain.clone(), key.clone());
+    m.local_part = c.bounce.local_part.clone();
+    m.max_report_size = c.milter.max_report_size;
+    m.on_report = match c.milter.on_report {
+        crate::config::ReportAction::Discard => mm_milter::OnReport::Discard,
+        crate::config::ReportAction::Accept => mm_milter::OnReport::Accept,
+    };
+    m
 }
 
 /// Waits for SIGTERM or SIGINT, reloading on SIGHUP meanwhile, then starts the shutdown.
