@@ -37,6 +37,7 @@ impl TestDir {
         let path = dir.path().to_path_buf();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
             .map_err(|e| HarnessError::io(format!("chmod 755 {}", path.display()), e))?;
+        check_traversable(&path)?;
         Ok(TestDir {
             dir: Some(dir),
             path,
@@ -52,6 +53,7 @@ impl TestDir {
             .map_err(|e| HarnessError::io(format!("chmod 755 {}", path.display()), e))?;
         let path = std::fs::canonicalize(path)
             .map_err(|e| HarnessError::io(format!("resolve {}", path.display()), e))?;
+        check_traversable(&path)?;
         Ok(TestDir { dir: None, path })
     }
 
@@ -100,6 +102,28 @@ impl Drop for TestDir {
     }
 }
 
+/// Postfix's daemons run as user `postfix` and must reach the state directory: every
+/// ancestor needs the execute bit for others (a `$TMPDIR` under `/root` would not do).
+fn check_traversable(path: &Path) -> Result<()> {
+    for ancestor in path.ancestors().skip(1) {
+        let Ok(meta) = std::fs::metadata(ancestor) else {
+            continue;
+        };
+        if meta.permissions().mode() & 0o001 == 0 {
+            return Err(HarnessError::io(
+                format!("test directory {}", path.display()),
+                std::io::Error::other(format!(
+                    "{} is not traversable by other users (mode {:o}), so Postfix's user \
+                     cannot reach its queue; set {TMPDIR_ENV}=/tmp",
+                    ancestor.display(),
+                    meta.permissions().mode() & 0o7777
+                )),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn sanitize(name: &str) -> String {
     name.chars()
         .map(|c| {
@@ -115,6 +139,17 @@ fn sanitize(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn untraversable_parent_is_refused_with_advice() {
+        let base = tempfile::tempdir().expect("base");
+        std::fs::set_permissions(base.path(), std::fs::Permissions::from_mode(0o700))
+            .expect("chmod");
+        let inner = base.path().join("x");
+        std::fs::create_dir(&inner).expect("mkdir");
+        let err = check_traversable(&inner).unwrap_err();
+        assert!(err.to_string().contains(TMPDIR_ENV), "{err}");
+    }
 
     #[test]
     fn directory_is_traversable_and_removed() {
