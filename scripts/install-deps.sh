@@ -5,10 +5,11 @@
 #   swaks       SMTP client for manual checks and tests
 #   miltertest  scripted milter client (OpenDKIM project) for the milter's protocol tests
 #   prometheus  for `promtool check metrics`
+#   curl, python3  used by scripts/demo.sh to talk to the admin API and read JSON
 # Packages already installed are skipped; nothing is fetched when all are present.
 set -euo pipefail
 
-PACKAGES=(postfix swaks miltertest prometheus)
+PACKAGES=(postfix swaks miltertest prometheus curl python3)
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
 
@@ -45,7 +46,7 @@ else
 fi
 
 for tool in /usr/sbin/postfix /usr/sbin/postconf /usr/sbin/smtp-sink /usr/sbin/smtp-source \
-            /usr/bin/swaks /usr/bin/miltertest /usr/bin/promtool; do
+            /usr/bin/swaks /usr/bin/miltertest /usr/bin/promtool /usr/bin/curl /usr/bin/python3; do
     [[ -x "$tool" ]] || { log "expected $tool after the install, not found"; exit 1; }
 done
 getent passwd postfix >/dev/null || { log "user postfix missing after the install"; exit 1; }
