@@ -122,7 +122,16 @@ impl Submission {
         self
     }
 
-    /// Runs the SMTP dialogue with `server` and ends with QUIT.
+    /// [`send`](Self::send) on tokio's blocking pool, so a milter served by the caller's
+    /// runtime keeps answering Postfix while the dialogue runs.
+    pub async fn send_async(self, server: SocketAddr) -> Result<Outcome> {
+        tokio::task::spawn_blocking(move || self.send(server))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    }
+
+    /// Runs the SMTP dialogue with `server` and ends with QUIT. Blocking: in an async test
+    /// whose runtime also serves the milter, use [`send_async`](Self::send_async).
     pub fn send(&self, server: SocketAddr) -> Result<Outcome> {
         let server_name = server.to_string();
         let err = |stage: &str, reply: String| HarnessError::Smtp {

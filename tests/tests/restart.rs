@@ -109,10 +109,11 @@ async fn async_waits_keep_the_runtime_serving() {
     let sender = format!("bounce+async@{BOUNCE_DOMAIN}");
     let addr = topo.outbound.smtpd_addr();
     let message = simple_message(&sender, REMOTE_OK, "Async", "body");
-    let submission = Submission::new(&sender).rcpt(REMOTE_OK).data(message);
-    tokio::task::spawn_blocking(move || submission.send(addr))
+    Submission::new(&sender)
+        .rcpt(REMOTE_OK)
+        .data(message)
+        .send_async(addr)
         .await
-        .expect("join")
         .expect("submission");
     topo.remote_sink
         .wait_for_recipient_async(REMOTE_OK, WAIT)
