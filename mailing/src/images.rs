@@ -23,7 +23,8 @@ pub fn find(html: &str) -> Vec<ImageRef> {
         let start = pos + off;
         let end = lower[start..].find('>').map_or(lower.len(), |e| start + e);
         let tag = &lower[start..end];
-        pos = start + 1;
+        // Continue after this tag; an unterminated tag runs to the end of the text.
+        pos = end.max(start + 1);
         let is_img =
             tag.starts_with("<img") && tag[4..].starts_with(|c: char| c.is_ascii_whitespace());
         let attrs: &[&str] = if is_img {
