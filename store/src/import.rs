@@ -1,13 +1,16 @@
 //! Bulk import of a draft's recipient list, streamed from an iterator in batches.
+use crate::codec::encode_recipient;
 use crate::error::{Result, StoreError};
-use crate::keys::{due_key, email_key, encode, now_ms, pair_key, u32_key};
+use crate::keys::{due_key, email_key, now_ms, pair_key, u32_key};
 use crate::recipient::{count_key, NewRecipient, Recipient};
 use crate::store::Store;
 use mm_domain::{MailingState, RecipientStatus};
 use std::convert::Infallible;
 
-/// Rows written per sled batch: big enough to amortise, small enough to keep memory flat.
-const BATCH_ROWS: usize = 5_000;
+/// Rows written per sled batch. Measured with 300,000 rows and a 64 MiB cache (peak RSS):
+/// 100 → 116 MB, 500 → 134 MB, 1,000 → 172 MB, 5,000 → 795 MB — sled keeps big batches'
+/// nodes resident far beyond its cache size, so batches stay small.
+const BATCH_ROWS: usize = 500;
 
 /// What an import wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +67,7 @@ impl Store {
 
         let i = &self.inner;
         let now = now_ms();
-        let mut counts = [0u64; 16];
+        let mut counts = std::collections::BTreeMap::<RecipientStatus, u64>::new();
         let (mut recs, mut emails, mut due) = (
             sled::Batch::default(),
             sled::Batch::default(),
@@ -112,13 +115,13 @@ impl Store {
                 remote_mta: None,
                 updated: now,
             };
-            counts[crate::recipient::status_index(status) as usize] += 1;
+            *counts.entry(status).or_insert(0) += 1;
             if new.send {
                 to_send += 1;
                 due.insert(&due_key(m, 0, row), &[]);
             }
             emails.insert(email_key(m, &r.email, row), &[]);
-            recs.insert(&pair_key(m, row), encode(&r));
+            recs.insert(&pair_key(m, row), encode_recipient(&r));
             in_batch += 1;
             if in_batch == BATCH_ROWS {
                 i.recipients.apply_batch(std::mem::take(&mut recs))?;
@@ -134,11 +137,8 @@ impl Store {
         i.emails.apply_batch(emails)?;
         i.due.apply_batch(due)?;
         let mut batch = sled::Batch::default();
-        for s in RecipientStatus::ALL {
-            let n = counts[crate::recipient::status_index(*s) as usize];
-            if n > 0 {
-                batch.insert(&count_key(m, *s), &n.to_be_bytes());
-            }
+        for (s, n) in counts {
+            batch.insert(count_key(m, s), &n.to_be_bytes());
         }
         i.counts.apply_batch(batch)?;
         // The list must be on disk before it is declared complete.

@@ -70,13 +70,13 @@
 //! | `meta` | `next_mailing_number` | u32: the next number to allocate (starts at 1) |
 //! | `mailing_ids` | id (folder name, UTF-8) | u32 `m` |
 //! | `mailings` | `m` | JSON [`Mailing`] |
-//! | `recipients` | `m` `row` | JSON [`Recipient`] |
+//! | `recipients` | `m` `row` | [`Recipient`] in a compact binary form (see `codec`) |
 //! | `recipient_emails` | `m` lowercased-address `0xFF` `row` | empty (address index; 0xFF never occurs in UTF-8) |
-//! | `status_counts` | `m` status-index u8 (position in `RecipientStatus::ALL`) | u64 count |
+//! | `status_counts` | `m` status name (snake_case) | u64 count |
 //! | `due` | `m` `next_attempt` u64 `row` | empty: exactly the `pending` rows |
 //! | `suppressed` | lowercased address | JSON [`Suppression`] |
 //! | `documents` | len u16 + customer, len u16 + type, mailing id | JSON [`CustomerDocument`] |
-//! | `reports` | `m` `row` seq u64 | kind u8 (position in `ReportKind::ALL`), received u64, raw bytes |
+//! | `reports` | `m` `row` seq u64 | kind name (len u8 + snake_case), received u64, raw bytes |
 //! | `bounces` | `m` `row` | JSON [`BounceEntry`] (latest bounce of that recipient) |
 //! | `counters` | name (UTF-8) | u64 |
 //! | `unticked` | `m` lowercased-address `0xFF` | empty: addresses unticked by hand via the API |
@@ -88,9 +88,10 @@
 //! - `store`: open, flush, counters. - `mailing`: mailing records. - `recipient`: recipient
 //!   record, reading, counts. - `import`: bulk import. - `update`: status changes and the due
 //!   queue. - `transition`: allowed status changes. - `suppression`, `document`, `report`.
-//!   - `tick`: unticking by hand. - `keys`: key encoding. - `error`: [`StoreError`].
+//!   - `tick`: unticking by hand. - `keys`: key encoding. - `codec`: binary recipient records. - `error`: [`StoreError`].
 #![deny(missing_docs)]
 
+mod codec;
 mod document;
 mod error;
 mod import;

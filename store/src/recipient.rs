@@ -1,7 +1,8 @@
 //! Recipients of a mailing: the record, reading one, streaming and paging the list, lookup by
 //! address, and the counts by status.
+use crate::codec::decode_recipient;
 use crate::error::{Result, StoreError};
-use crate::keys::{decode, email_prefix, pair_key, read_u32, read_u64, u32_key, Millis};
+use crate::keys::{email_prefix, pair_key, read_u32, read_u64, u32_key, Millis};
 use crate::store::Store;
 use mm_domain::{BounceReason, RecipientStatus, SkipReason};
 use serde::{Deserialize, Serialize};
@@ -89,22 +90,12 @@ impl StatusCounts {
     }
 }
 
-pub(crate) fn status_index(s: RecipientStatus) -> u8 {
-    RecipientStatus::ALL
-        .iter()
-        .position(|x| *x == s)
-        .unwrap_or(0) as u8
-}
-
-pub(crate) fn count_key(mailing: u32, s: RecipientStatus) -> [u8; 5] {
-    let mut k = [0u8; 5];
-    k[..4].copy_from_slice(&mailing.to_be_bytes());
-    k[4] = status_index(s);
+/// `[mailing u32][status name]`: the name, not the enum position, so that reordering the
+/// enum in `mm-domain` cannot reassign stored counts.
+pub(crate) fn count_key(mailing: u32, s: RecipientStatus) -> Vec<u8> {
+    let mut k = mailing.to_be_bytes().to_vec();
+    k.extend_from_slice(s.as_str().as_bytes());
     k
-}
-
-fn decode_recipient(k: &[u8], v: &[u8]) -> Result<Recipient> {
-    decode("recipient", k, v)
 }
 
 impl Store {
@@ -192,10 +183,9 @@ impl Store {
         let mut counts = BTreeMap::new();
         for kv in self.inner.counts.scan_prefix(u32_key(mailing)) {
             let (k, v) = kv?;
-            let status = k
-                .get(4)
-                .and_then(|i| RecipientStatus::ALL.get(*i as usize))
-                .copied();
+            let status = std::str::from_utf8(&k[4.min(k.len())..])
+                .ok()
+                .and_then(|s| s.parse::<RecipientStatus>().ok());
             if let (Some(status), Some(n)) = (status, read_u64(&v, 0)) {
                 if n > 0 {
                     counts.insert(status, n);

@@ -68,13 +68,9 @@ impl BounceEntry {
     }
 }
 
-fn kind_index(k: ReportKind) -> u8 {
-    ReportKind::ALL.iter().position(|x| *x == k).unwrap_or(0) as u8
-}
-
 impl Store {
     /// Keeps the raw report `bytes` for recipient `row` of `mailing`; returns its sequence
-    /// number. Key `[mailing][row][seq u64]`, value `[kind u8][received u64][bytes]`.
+    /// number. Key `[mailing][row][seq u64]`, value `[name len u8][kind name][received u64][bytes]`.
     /// Fails with [`crate::StoreError::UnknownRecipient`] when there is no such recipient.
     /// NOT flushed: the milter flushes before it answers (so a lost write means a tempfail and
     /// a retry by the MTA, never a lost report).
@@ -90,8 +86,10 @@ impl Store {
         let seq = self.inner.db.generate_id()?;
         let mut key = pair_key(mailing, row).to_vec();
         key.extend_from_slice(&seq.to_be_bytes());
-        let mut value = Vec::with_capacity(9 + bytes.len());
-        value.push(kind_index(kind));
+        let name = kind.as_str().as_bytes();
+        let mut value = Vec::with_capacity(9 + name.len() + bytes.len());
+        value.push(name.len() as u8);
+        value.extend_from_slice(name);
         value.extend_from_slice(&received.to_be_bytes());
         value.extend_from_slice(bytes);
         self.inner.reports.insert(key, value)?;
@@ -148,16 +146,19 @@ impl Store {
 
 fn decode_report(k: &[u8], v: &[u8]) -> Result<RawReport> {
     let seq = read_u64(k, 8).ok_or_else(|| corrupt("report", k, "short key"))?;
-    let kind = v
+    let n = *v
         .first()
-        .and_then(|i| ReportKind::ALL.get(*i as usize))
-        .copied()
-        .ok_or_else(|| corrupt("report", k, "bad kind byte"))?;
-    let received = read_u64(v, 1).ok_or_else(|| corrupt("report", k, "short value"))?;
+        .ok_or_else(|| corrupt("report", k, "empty value"))? as usize;
+    let kind = v
+        .get(1..1 + n)
+        .and_then(|name| std::str::from_utf8(name).ok())
+        .and_then(|name| name.parse::<ReportKind>().ok())
+        .ok_or_else(|| corrupt("report", k, "bad report kind"))?;
+    let received = read_u64(v, 1 + n).ok_or_else(|| corrupt("report", k, "short value"))?;
     Ok(RawReport {
         seq,
         received,
         kind,
-        bytes: v[9..].to_vec(),
+        bytes: v[9 + n..].to_vec(),
     })
 }

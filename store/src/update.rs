@@ -4,8 +4,9 @@
 //! Every change rewrites the recipient, its status counter, its entry in the due index and (for
 //! `bounced`) the bounce log in ONE sled transaction, so counts and queue never drift from the
 //! records. Durability is the caller's step: see "Durability protocol" in the crate docs.
+use crate::codec::{decode_recipient, encode_recipient};
 use crate::error::{Result, StoreError};
-use crate::keys::{decode, due_key, encode, now_ms, pair_key, read_u32, read_u64, Millis};
+use crate::keys::{due_key, encode, now_ms, pair_key, read_u32, read_u64, Millis};
 use crate::mailing::tx_result;
 use crate::recipient::{count_key, Recipient};
 use crate::report::BounceEntry;
@@ -179,7 +180,7 @@ fn tx_get_recipient(t: &TransactionalTree, mailing: u32, row: u32) -> Result<Rec
             mailing,
             row,
         }))?;
-    decode("recipient", &k, &v).map_err(TxError::Abort)
+    decode_recipient(&k, &v).map_err(TxError::Abort)
 }
 
 fn tx_add_count(
@@ -189,9 +190,9 @@ fn tx_add_count(
     delta: i64,
 ) -> Result<(), TxError> {
     let k = count_key(mailing, s);
-    let old = t.get(k)?.and_then(|v| read_u64(&v, 0)).unwrap_or(0);
+    let old = t.get(&k)?.and_then(|v| read_u64(&v, 0)).unwrap_or(0);
     let new = old.saturating_add_signed(delta);
-    t.insert(&k, &new.to_be_bytes())?;
+    t.insert(k, &new.to_be_bytes())?;
     Ok(())
 }
 
@@ -242,7 +243,7 @@ impl Store {
                 let mut new = old.clone();
                 update.apply(&mut new, now);
                 tx_move(counts, due, &old, &new)?;
-                recs.insert(&pair_key(mailing, row), encode(&new))?;
+                recs.insert(&pair_key(mailing, row), encode_recipient(&new))?;
                 if new.status == RecipientStatus::Bounced {
                     let entry = BounceEntry::of(&new);
                     bounces.insert(&pair_key(mailing, row), encode(&entry))?;
@@ -295,7 +296,7 @@ impl Store {
             }
             new.updated = now;
             tx_move(counts, due, &old, &new)?;
-            recs.insert(&pair_key(mailing, row), encode(&new))?;
+            recs.insert(&pair_key(mailing, row), encode_recipient(&new))?;
             Ok(new)
         });
         tx_result(res)
