@@ -20,6 +20,11 @@
 //! stopped in `Drop`, also when the test panics; a record under `$TMPDIR/mm-tests-running/`
 //! lets `.ci/run` stop leftovers of a killed test binary.
 //!
+//! Environment: `MM_KEEP_TEST_DIRS` (`1`: keep the state directories of failing tests,
+//! `always`: keep all; paths are printed), `MM_TEST_TMPDIR` (where they are created; must be
+//! traversable by the `postfix` user), `MM_TEST_REGISTRY` (where running instances are
+//! recorded for `scripts/stop-test-leftovers.sh`).
+//!
 //! Requirements: root (Postfix's master must start as root) and the packages installed by
 //! `scripts/install-deps.sh`; otherwise the starters return a clear
 //! [`HarnessError::NotRoot`] / [`HarnessError::NotInstalled`].
