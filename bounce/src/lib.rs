@@ -342,15 +342,19 @@ fn analyse(w: &mime::Walked, depth: usize) -> BounceReport {
                 .map(|h| (h.address.clone(), h.diagnostic.clone()))
                 .collect();
         }
+        // Last resort: the returned message's recipient. The report then says nothing about
+        // that address, so its text is context only, not the recipient's diagnostic.
+        let mut guessed = false;
         if addrs.is_empty() {
             if let Some(a) = returned.and_then(|r| r.to.first()) {
                 addrs.push((a.clone(), String::new()));
+                guessed = true;
             }
         }
         let delay = is_delay(head, &w.subject);
         let single = addrs.len() == 1;
         for (addr, diag) in addrs {
-            let diag = if diag.trim().is_empty() && single {
+            let diag = if diag.trim().is_empty() && single && !guessed {
                 head.to_string()
             } else {
                 diag

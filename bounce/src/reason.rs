@@ -861,6 +861,7 @@ const IGNORED: &[&str] = &[
     "technical details of temporary failure",
     "this is a permanent error",
     "permanent error",
+    "delivery report unavailable",
 ];
 
 /// Phrases too generic to overrule a specific status code (rule 1 yields to rule 2 for them).
@@ -888,8 +889,6 @@ const WEAK: &[&str] = &[
     "timed out",
     "delay",
     "expired",
-    "in the queue too long",
-    "queue too long",
     "message size",
     "size limit",
     "message too large",
@@ -1180,8 +1179,9 @@ pub fn decide(status: Option<&str>, diagnostic: &str, context: &str, action: Opt
     if code == Some(R::ExceedLimit) && text == Some(R::MesgTooBig) {
         return R::ExceedLimit;
     }
-    // A routing/network code (X.4.N) over a generic word ("in the queue too long").
-    if weak {
+    // A routing/network code (X.4.N) over a generic word, or over "gave up" (qmail says
+    // "in the queue too long" after every kind of temporary failure).
+    if weak || (text == Some(R::Expired) && phrase.contains("queue too long")) {
         if let Some(c) = status
             .filter(|s| s.get(1..4) == Some(".4.") && !s.ends_with(".4.7"))
             .and_then(by_class)
