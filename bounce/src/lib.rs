@@ -4,7 +4,7 @@
 //! No I/O, never panics: [`classify`] is fed whatever arrives at the bounce address.
 //!
 //! # Layout
-//! - [`mime`](crate::mime): sorts the parts of the message (report headers, delivery-status,
+//! - `mime`: sorts the parts of the message (report headers, delivery-status,
 //!   feedback-report, human-readable text, the returned original).
 //! - `fields` / `dsn`: RFC 3464 / RFC 6533 field blocks.
 //! - `text`: the human-readable text of non-standard reports (qmail, Exim, Exchange, ...).

@@ -12,26 +12,38 @@
 //! the error answered is read from the text ("in reply to RCPT TO command", "after end of
 //! data", ">>> DATA", "after MAIL FROM", "after initial connection", ...).
 //!
-//! 1. `action: delivered/relayed/expanded` → `delivered`.
-//! 2. Code X.2.1 (mailbox disabled) with no text reason or only "user unknown", not in answer to
-//!    RCPT TO → `suspend`.
+//! 1. `action: delivered/relayed/expanded` → `delivered`; the non-standard `action: expired`
+//!    → `expired`.
+//! 2. Code X.2.1 (mailbox disabled) with no text reason or only "user unknown", not in answer
+//!    to RCPT TO → `suspend`.
 //! 3. Refused in answer to MAIL FROM with no more specific text → `rejected` (the sender).
-//! 4. Refused at connection/greeting with only weak or no text → `blocked`.
-//! 5. A specific status code ([`by_code`]) with only a weak phrase → the code's reason:
+//! 4. Refused at connection, greeting or HELO/EHLO with only weak or no text → `blocked`.
+//! 5. `action: delayed`, no specific code, only weak or no text → `expired`.
+//! 6. A specific status code ([`by_code`]) with only a weak phrase → the code's reason:
 //!    X.1.1/X.1.3/X.1.10/5.1.351 `user_unknown`, X.1.2 `host_unknown`, X.1.6 `has_moved`,
 //!    X.1.7/X.1.8 `rejected`, X.2.1 `suspend`, X.2.2 `mailbox_full`, X.2.3 `exceed_limit`,
 //!    X.3.1 `system_full`, X.3.4 `mesg_too_big`, X.4.4 `host_unknown`, X.4.7 `expired`,
-//!    X.5.x `syntax_error`, X.6.x `content_error`, X.7.13 `suspend`, X.7.17 `has_moved`,
-//!    X.7.20–24/26 and 5.7.509 `auth_failure`, X.7.25 `require_ptr`, X.7.27 `not_accept`,
-//!    5.7.606–609 `blocked`, X.7.650 `bad_reputation`.
-//! 6. The text's reason — except that "user unknown"-type words not said in answer to RCPT TO
-//!    (and without an X.1.1-type code) mean a filter refused the content: `filtered`.
-//! 7. The code's reason (rule 5 list).
-//! 8. The text of the whole report (single-recipient reports often explain away from the
-//!    address).
-//! 9. `action: delayed` → `expired`; generic codes ([`by_class`]): X.2.0 `filtered`, X.3.x
+//!    X.5.x `syntax_error`, X.6.x `content_error`, X.7.8/X.7.9 `security_error`,
+//!    X.7.13 `suspend`, X.7.17 `has_moved`, X.7.20–24/26 and 5.7.509 `auth_failure`,
+//!    X.7.25 `require_ptr`, X.7.27 `not_accept`, 5.7.606–609 `blocked`, X.7.650
+//!    `bad_reputation`. Also X.2.3 beats "message too big" wording (it is a limit).
+//! 7. A routing code X.4.N (not X.4.7) with only a weak phrase, or with qmail's "in the queue
+//!    too long" (said after every temporary failure) → the code's class (rule 10).
+//! 8. "host.example does not exist" (a domain before the phrase) → `host_unknown`.
+//! 9. The text's reason — except that "user unknown"-type words not said in answer to RCPT TO
+//!    (and without an X.1.1-type code) mean a filter refused the content after DATA:
+//!    `filtered`. Directory-lookup wording (`DEFINITIVE`: "not listed in Domino Directory",
+//!    "recipient name is not recognized", "address couldn't be found", "Recipient address
+//!    rejected", ...) stays `user_unknown`.
+//! 10. The code's reason (rule 6 list); then, for a recipient that has a diagnostic, the
+//!    generic class of a non-X.0.0 code ([`by_class`]: X.2.0 `filtered`, X.3.x
 //!    `system_error`, X.4.x `network_error`, X.5.x `syntax_error`, X.6.x `content_error`,
-//!    X.7.x `security_error`; otherwise `undefined`.
+//!    X.7.x `security_error`).
+//! 11. The text of the whole report (single-recipient reports often explain away from the
+//!    address); `action: delayed` → `expired`; the generic class of any code.
+//! 12. Reply code 451 → `system_error`, 452 → `system_full` (RFC 5321 §4.2.3).
+//! 13. A diagnostic nothing above understood → `on_hold` (kept for a human); no diagnostic at
+//!    all → `undefined`.
 //!
 //! After this, a `network_error` about time-outs on a recipient that finally failed without a
 //! permanent code is `expired` (the sender gave up retrying).

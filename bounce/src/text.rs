@@ -222,13 +222,16 @@ fn strength(line: &str, f: &scan::Found<'_>) -> Option<bool> {
     Some(false)
 }
 
+/// The most addresses considered in one text.
+const MAX_MARKS: usize = 300;
+
 /// Scans the report text (already cut at the separator) for failed recipients.
 /// `exclude` holds addresses that are certainly not recipients (lower case).
 pub fn recipients(text: &str, exclude: &[String]) -> Vec<TextHit> {
     let lines: Vec<&str> = text.lines().take(2000).collect();
     // (line index, address, strong)
     let mut marks: Vec<(usize, String, bool, usize)> = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
+    'lines: for (i, line) in lines.iter().enumerate() {
         if !line.contains('@') {
             continue;
         }
@@ -239,6 +242,11 @@ pub fn recipients(text: &str, exclude: &[String]) -> Vec<TextHit> {
             }
             if let Some(strong) = strength(line, &f) {
                 marks.push((i, f.addr.to_string(), strong, f.end));
+            }
+            // A report names a handful of recipients; a text with thousands of addresses is not
+            // a report, and the pairing below is quadratic in their number.
+            if marks.len() >= MAX_MARKS {
+                break 'lines;
             }
         }
     }

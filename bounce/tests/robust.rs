@@ -92,3 +92,25 @@ fn never_panics_on_random_bytes() {
         }
     }
 }
+
+#[test]
+fn hostile_sizes_finish() {
+    // Many addresses on many lines, a huge single line, deep nesting: must not hang or panic.
+    let mut many = String::from("From: MAILER-DAEMON@x.test\nSubject: Undelivered Mail\n\n");
+    for i in 0..5000 {
+        many.push_str(&format!(
+            "<u{i}@d{i}.test>: 550 5.1.1 user unknown u{i}@d{i}.test\n"
+        ));
+    }
+    let rep = mm_bounce::classify(many.as_bytes());
+    assert!(rep.recipients.len() <= 300);
+    let line = format!("Subject: x\n\n{}", "a\"@b".repeat(200_000));
+    let _ = mm_bounce::classify(line.as_bytes());
+    let mut nested = String::from("Subject: failure notice\n\nhello\n");
+    for _ in 0..50 {
+        nested = format!(
+            "Subject: Fwd\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: message/rfc822\n\n{nested}\n--b--\n"
+        );
+    }
+    let _ = mm_bounce::classify(nested.as_bytes());
+}
