@@ -36,14 +36,14 @@
 //!    "recipient name is not recognized", "address couldn't be found", "Recipient address
 //!    rejected", ...) stays `user_unknown`.
 //! 10. The code's reason (rule 6 list); then, for a recipient that has a diagnostic, the
-//!    generic class of a non-X.0.0 code ([`by_class`]: X.2.0 `filtered`, X.3.x
-//!    `system_error`, X.4.x `network_error`, X.5.x `syntax_error`, X.6.x `content_error`,
-//!    X.7.x `security_error`).
+//!     generic class of a non-X.0.0 code ([`by_class`]: X.2.0 `filtered`, X.3.x
+//!     `system_error`, X.4.x `network_error`, X.5.x `syntax_error`, X.6.x `content_error`,
+//!     X.7.x `security_error`).
 //! 11. The text of the whole report (single-recipient reports often explain away from the
-//!    address); `action: delayed` → `expired`; the generic class of any code.
+//!     address); `action: delayed` → `expired`; the generic class of any code.
 //! 12. Reply code 451 → `system_error`, 452 → `system_full` (RFC 5321 §4.2.3).
 //! 13. A diagnostic nothing above understood → `on_hold` (kept for a human); no diagnostic at
-//!    all → `undefined`.
+//!     all → `undefined`.
 //!
 //! After this, a `network_error` about time-outs on a recipient that finally failed without a
 //! permanent code is `expired` (the sender gave up retrying).
