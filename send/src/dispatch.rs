@@ -5,8 +5,8 @@
 //! A *pass* reads the store's due queue lazily (memory stays flat in the list length) on a
 //! blocking thread that renders ahead by at most `concurrency` messages; `concurrency` workers
 //! take messages from it. A worker relays its message, writes the outcome, and awaits a store
-//! flush that started after that write before it takes the next message (flushes of
-//! concurrent workers coalesce). So at any moment at most `concurrency` messages have been
+//! flush that started after that write before it takes the next message (group commit: one
+//! flush at a time serves every write made before it, see `commit`). So at any moment at most `concurrency` messages have been
 //! accepted by the relay without being durably `sent`: a crash re-sends at most that many.
 //! A restart simply runs again: everything still `pending` is due.
 //!
@@ -21,6 +21,7 @@
 //!
 //! Passes repeat until nothing is pending; between passes the loop sleeps until the next
 //! retry is due (at most a second, so rows ticked meanwhile are picked up).
+use crate::commit::GroupCommit;
 use crate::outcome::Outcome;
 use crate::pool::SmtpPool;
 use crate::progress::{Counter, Progress};
@@ -100,6 +101,7 @@ struct Job {
 /// What every worker needs.
 struct Ctx {
     store: Store,
+    commit: GroupCommit,
     number: u32,
     render: Arc<dyn Render>,
     verp: Verp,
@@ -143,6 +145,7 @@ pub async fn run(
 
     let ctx = Arc::new(Ctx {
         store: store.clone(),
+        commit: GroupCommit::new(store.clone()),
         number,
         render,
         verp: verp.clone(),
@@ -204,7 +207,7 @@ async fn pass(ctx: &Arc<Ctx>, now: u64) -> Result<(), DispatchError> {
     worked?;
     fed?;
     // The feeder's own writes (suppressed, unrenderable) are flushed here.
-    ctx.store.flush_async().await?;
+    ctx.commit.durable().await?;
     Ok(())
 }
 
@@ -322,7 +325,7 @@ async fn record(ctx: &Ctx, job: &Job, outcome: Outcome) -> Result<(), DispatchEr
     })
     .await??;
     // The promise of SPEC §7: durable before this worker takes its next message.
-    ctx.store.flush_async().await?;
+    ctx.commit.durable().await?;
     match written {
         UpdateOutcome::Applied { .. } => ctx.progress.add(counter),
         UpdateOutcome::Refused { current } => {

@@ -6,6 +6,7 @@
 //! - [`envelope`]: `Envelope` — explicit sender/recipient and the DSN parameters.
 //! - [`outcome`]: `Outcome` — accepted (with queue id), rejected (5xx), deferred, unreachable.
 //! - [`pool`]: `SmtpPool` — tasks each owning one SMTP connection; `send(envelope, bytes)`.
+//! - `commit`: group commit — one store flush at a time, serving all writes before it.
 //! - `connection`: one SMTP session on mail-send's `SmtpClient` (TCP_NODELAY, EHLO, RSET).
 //! - `relays`: spreading over relays and skipping a relay that is down.
 //! - `rate`: global and per-domain message rates.
@@ -21,6 +22,7 @@
 //! cannot be reached.
 #![deny(missing_docs)]
 
+mod commit;
 pub mod config;
 mod connection;
 pub mod dispatch;
