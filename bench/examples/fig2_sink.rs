@@ -1,0 +1,82 @@
+//! Figure 2: recipients/s sending a mailing to Postfix's `smtp-sink` on loopback at 1, 4 and
+//! 16 connections — the whole sending path (store queue, render, VERP, SMTP pool, durable
+//! outcome per message) — against `smtp-source` sending as many messages of the same bytes
+//! over as many reused sessions (`-d`) to the same sink, in the same run.
+//!
+//! ```text
+//! BENCH_SEND_COUNT=100000 BENCH_CONNECTIONS=1,4,16 \
+//!   cargo run --release -p mm-bench --example fig2_sink
+//! ```
+use anyhow::Result;
+use mm_bench::{fixture, knob, rate, sender, sink::Sink, source, Figure};
+use mm_render::MessageIds;
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let count = knob("BENCH_SEND_COUNT", 100_000);
+    let conns: Vec<u64> = std::env::var("BENCH_CONNECTIONS")
+        .unwrap_or_else(|_| "1,4,16".into())
+        .split(',')
+        .filter_map(|c| c.trim().parse().ok())
+        .collect();
+    let dir = tempfile::tempdir()?;
+    let folder = fixture::write_mailing(dir.path(), 20)?;
+    let mailing = fixture::load(&folder)?;
+    let prepared = Arc::new(fixture::prepare(&mailing, &fixture::columns())?);
+    let store = mm_store::Store::open(dir.path().join("store"), fixture::CACHE_MB << 20)?;
+
+    // The reference sends the bytes of one of our messages.
+    let a = fixture::verp().address(1, 0, &fixture::address(0));
+    let sample = prepared.render(
+        &fixture::row(0),
+        &MessageIds::new(a.message_id, a.token.to_string()),
+    )?;
+    let message_file = dir.path().join("message.eml");
+    source::write_message_file(&message_file, &sample)?;
+    eprintln!(
+        "{count} recipients per run, message {} KB, connections {conns:?}",
+        sample.len() / 1024
+    );
+
+    let sink = Sink::start()?;
+    let sink_addr = sink.addr();
+    for &c in &conns {
+        let id = format!("send-{c}");
+        let t = std::time::Instant::now();
+        fixture::store_with_recipients(&store, &id, count)?;
+        eprintln!("[{c}] imported {count} recipients in {:.1?}", t.elapsed());
+
+        let secs = source::Source {
+            server: &sink_addr,
+            sessions: c,
+            count,
+            message_file: &message_file,
+            from: &a.envelope.sender,
+            to: &fixture::address(0),
+        }
+        .run()?;
+        let reference = rate(count, secs);
+        eprintln!("[{c}] smtp-source: {count} in {secs:.2} s = {reference:.0}/s");
+
+        let run =
+            sender::send_mailing(&store, &id, prepared.clone(), &sink_addr, c as usize).await?;
+        let ours = rate(run.progress.sent, run.secs);
+        eprintln!(
+            "[{c}] mm-send: {} in {:.2} s = {ours:.0}/s ({:?})",
+            run.progress.sent, run.secs, run.progress
+        );
+        Figure::rate_vs(
+            &format!("2-{c}"),
+            &format!("recipients/s to smtp-sink, {c} connection(s), {count} recipients (ref: smtp-source -d -s {c})"),
+            ours,
+            reference,
+            "rcpt/s",
+            0.0,
+            0.8,
+        )
+        .print();
+    }
+    drop(sink);
+    Ok(())
+}
