@@ -1055,6 +1055,7 @@ pub fn by_class(code: &str) -> Option<R> {
 /// User-unknown phrases that only a directory lookup produces (Domino, Exchange, Google's own
 /// wording): they stay `user_unknown` whatever stage the text names.
 const DEFINITIVE: &[&str] = &[
+    "recipient address rejected: access denied",
     "unknown user:",
     "address rejected",
     "not listed in",

@@ -14,10 +14,15 @@ pub struct Found<'a> {
     pub end: usize,
 }
 
+/// Local-part bytes: RFC 5322 atext and dots, plus any non-ASCII byte (RFC 6531 UTF-8
+/// addresses). Lead and continuation bytes are all ≥ 0x80, so a span of these always starts
+/// and ends on a char boundary.
 fn is_local_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~-.".contains(&b)
+    b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~-.".contains(&b) || b >= 0x80
 }
 
+/// Domain bytes: ASCII only. Reports carry IDNs as punycode, while UTF-8 text glued to an
+/// address ("a@example.jp您好") is common in localized reports.
 fn is_domain_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_'
 }
@@ -206,6 +211,12 @@ mod tests {
         let t = "to <Kiji.Tora@example.jp>: and \"a..b\"@x.org, rfc822;c@d. end";
         let v: Vec<_> = addresses(t).iter().map(|f| f.addr).collect();
         assert_eq!(v, ["Kiji.Tora@example.jp", "\"a..b\"@x.org", "c@d"]);
+        let v: Vec<_> =
+            addresses("utf-8; <josé@exemple.test>, 用户@xn--fsqu00a.xn--3lr804guic 您好")
+                .iter()
+                .map(|f| f.addr)
+                .collect();
+        assert_eq!(v, ["josé@exemple.test", "用户@xn--fsqu00a.xn--3lr804guic"]);
         assert_eq!(
             clean_address("rfc822; <A@B.example>").as_deref(),
             Some("A@B.example")
