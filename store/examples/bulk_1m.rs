@@ -1,7 +1,8 @@
 //! Imports 1,000,000 recipients into a fresh store (64 MiB cache), streams them, counts them,
 //! records an outcome for every one, and prints elapsed times, disk size and peak RSS.
 //!
-//! `cargo run --release -p mm-store --example bulk_1m [ROWS] [DIR]`
+//! `cargo run --release -p mm-store --example bulk_1m [ROWS] [FLUSH_EVERY] [DIR]`
+//! (FLUSH_EVERY: outcomes per flush in the update phase, default 64; 0 = one flush at the end)
 use mm_store::{NewRecipient, RecipientUpdate, Store};
 use std::time::Instant;
 
@@ -47,6 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|s| s.parse())
         .transpose()?
         .unwrap_or(1_000_000);
+    let flush_every: u64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(64);
     let tmp;
     let dir = match args.next() {
         Some(d) => std::path::PathBuf::from(d),
@@ -126,8 +128,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         hit.is_some()
     );
 
-    // The sender's loop: take due rows, record an outcome, flush every 64 outcomes (group
-    // commit of a pool of senders).
+    // The sender's loop: take due rows, record an outcome, flush every `flush_every` outcomes
+    // (group commit of a pool of senders).
     let t = start();
     let mut updated = 0u64;
     for row in store.due_rows(m, mm_store::now_ms()) {
@@ -138,12 +140,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &RecipientUpdate::sent(Some(format!("Q{row:X}")), "250 2.0.0 Ok"),
         )?;
         updated += 1;
-        if updated.is_multiple_of(64) {
+        if flush_every > 0 && updated.is_multiple_of(flush_every) {
             store.flush()?;
         }
     }
     store.flush()?;
-    report("update all (flush per 64)", t, updated);
+    report(&format!("update all (flush per {flush_every})"), t, updated);
     assert_eq!(updated, sum.to_send as u64);
     let counts = store.counts(m)?;
     println!("counts after: {:?}", counts.0);

@@ -61,6 +61,17 @@
 //!   (discard/accept). If any of these fail, answer tempfail so the MTA retries.
 //! - Imports flush themselves before marking the list complete.
 //!
+//! Flushing also bounds memory: measured with 100,000 updates and a 64 MiB cache, peak RSS was
+//! 87 MB flushing every 64 updates but 446 MB with a single flush at the end, because sled
+//! keeps unflushed transaction state resident. Long-running writers must flush regularly.
+//!
+//! # Figures (`cargo run --release -p mm-store --example bulk_1m`, 64 MiB cache)
+//! 1,000,000 recipients (8 merge fields each) on a 2-core machine shared with other builds:
+//! import 42.7 CPU-s (≈ 23,000 rows/CPU-s), streaming the list 3.2 CPU-s, counts by counter
+//! 0.02 ms vs. 2.8 CPU-s by full scan, a page of 100 rows 3.6 ms, lookup by address 0.24 ms,
+//! recording an outcome for 950,000 recipients with a flush every 64 outcomes 164 CPU-s
+//! (≈ 5,800 updates/CPU-s); peak RSS 206 MB; 635 MiB on disk.
+//!
 //! # Key layout
 //! Integers are big-endian so that byte order is numeric order. `m` = mailing number (u32),
 //! `row` = row index (u32), times are [`Millis`] (u64 ms since the epoch).

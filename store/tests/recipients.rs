@@ -522,3 +522,46 @@ fn unticking_by_address_survives_a_reimport() {
         Err(StoreError::NotDraft { .. })
     ));
 }
+
+#[test]
+fn concurrent_senders_keep_counts_exact() {
+    fn assert_shareable<T: Send + Sync + Clone + 'static>() {}
+    assert_shareable::<Store>();
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = common::open(&dir);
+    let m = mailing_with(&store, "m", (0..2_000).map(row).collect());
+    let threads: Vec<_> = (0..8u32)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for r in (t..2_000).step_by(8) {
+                    let up = match r % 4 {
+                        0 => RecipientUpdate::sent(None, "250"),
+                        1 => RecipientUpdate::rejected("550", None),
+                        2 => RecipientUpdate::retry(10, "451"),
+                        _ => RecipientUpdate::failed("timeout"),
+                    };
+                    store.update_recipient(m, r, &up).unwrap();
+                    // Every thread also races on the same recipient 0.
+                    let _ = store.update_recipient(
+                        m,
+                        0,
+                        &RecipientUpdate::report(Delivered, ReportDetails::default()),
+                    );
+                }
+                store.flush().unwrap();
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let counts = store.counts(m).unwrap();
+    assert_eq!(counts, store.count_by_scan(m).unwrap());
+    assert_eq!(counts.get(Rejected), 500);
+    assert_eq!(counts.get(Failed), 500);
+    assert_eq!(counts.get(Pending), 500);
+    assert_eq!(counts.get(Sent) + counts.get(Delivered), 500);
+    assert_eq!(store.due_rows(m, 10).count(), 500);
+}
