@@ -205,12 +205,12 @@ needles!(DELAYS = DELAY_WORDS);
 needles!(DELAY_SUBJECT = ["delay", "warning"]);
 needles!(GAVE_UP = ["permanent", "gave up", "given up", "giving up"]);
 
-fn bounce_signals(w: &mime::Walked, head: &str) -> (bool, bool) {
-    let strong = w.header("x-failed-recipients").is_some()
+/// (sent by a mail system, subject of a report, body of a report).
+fn bounce_signals(w: &mime::Walked, head: &str) -> (bool, bool, bool) {
+    let system = w.header("x-failed-recipients").is_some()
         || SENDERS.any(&w.from_full)
-        || SUBJECTS.any(&w.subject)
         || w.report_type.as_deref() == Some("delivery-status");
-    (strong, BODY.any(head))
+    (system, SUBJECTS.any(&w.subject), BODY.any(head))
 }
 
 fn analyse(w: &mime::Walked, depth: usize) -> BounceReport {
@@ -314,9 +314,11 @@ fn analyse(w: &mime::Walked, depth: usize) -> BounceReport {
             }
         }
     }
-    let (strong, weak) = bounce_signals(w, head);
+    let (system, subject, body) = bounce_signals(w, head);
     let auto = autoreply::is_auto_reply(w);
-    if strong || (weak && !auto) {
+    // An auto-reply quoting a bounce ("Automatic reply: Undeliverable: ...") is still an
+    // auto-reply; only a mail system's own report is a bounce.
+    if system || (!auto && (subject || body)) {
         // Recipients named in the text as failed come first (X-Failed-Recipients may name the
         // address before rewriting); the header fills in when the text names none.
         let mut addrs: Vec<(String, String)> = hits

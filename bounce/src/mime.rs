@@ -206,6 +206,10 @@ fn walk_parts<'a>(msg: &Message<'_>, raw: &'a [u8], w: &mut Walked<'a>) {
                         if crate::dsn::looks_like(&text) {
                             w.ds.push(text.to_string());
                         }
+                        // ARF fields pasted into a text part (a report without its MIME type).
+                        if w.feedback.is_none() && has_field_line(&text, "feedback-type:") {
+                            w.feedback = Some(text.to_string());
+                        }
                         if w.returned.is_some() {
                             // Text after the attached original belongs to it.
                             continue;
@@ -220,6 +224,14 @@ fn walk_parts<'a>(msg: &Message<'_>, raw: &'a [u8], w: &mut Walked<'a>) {
     if w.human.is_empty() {
         w.human = html;
     }
+}
+
+/// Whether a line of `text` starts with `field` (lower case, ASCII case-insensitive).
+fn has_field_line(text: &str, field: &str) -> bool {
+    text.lines().any(|l| {
+        l.get(..field.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(field))
+    })
 }
 
 fn returned_of(m: &Message<'_>) -> Returned {

@@ -231,3 +231,17 @@ Content-Type: multipart/mixed; boundary=\"W\"\n\n--W\nContent-Type: text/plain\n
     assert_eq!(rep.recipients[0].address, "dave@nowhere.test");
     assert_eq!(rep.recipients[0].reason, R::HostUnknown);
 }
+
+#[test]
+fn auto_reply_quoting_a_bounce_is_an_auto_reply() {
+    let raw = b"From: Rita <rita@receiver.test>\nTo: news@sender.test\nSubject: Automatic reply: Undeliverable: Our news\nAuto-Submitted: auto-replied\nX-Auto-Response-Suppress: All\n\nI am away until Monday. Your message could not be delivered to me in person.\n";
+    assert_eq!(classify(raw).kind, K::AutoReply);
+}
+
+#[test]
+fn feedback_fields_in_a_plain_text_part() {
+    let raw = b"From: fbl@isp.test\nTo: abuse@sender.test\nSubject: complaint about message from 192.0.2.3\n\nFeedback-Type: abuse\nUser-Agent: FBL/2\nVersion: 1\nOriginal-Rcpt-To: sam@isp.test\n";
+    let rep = classify(raw);
+    assert_eq!(rep.kind, K::Feedback);
+    assert_eq!(rep.recipients[0].address, "sam@isp.test");
+}
