@@ -330,3 +330,121 @@ fn list(dir: &Path, keep: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example_config() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/mailing-manager.toml")
+    }
+
+    #[test]
+    fn the_example_checks_clean() {
+        let code = run(
+            &example_config(),
+            CheckArgs {
+                mailing: None,
+                json: false,
+            },
+        )
+        .unwrap();
+        assert_eq!(code, ExitCode::SUCCESS);
+        let m = check_mailing(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/data/mailings/fruehjahr-2025"),
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/data/reports"),
+        );
+        assert!(m.problems.is_empty(), "{:?}", m.problems);
+        let c = m.counts.unwrap();
+        // The example report: 14 rows; a customer block on 2 contacts, a contact block, an
+        // invalid address, a duplicate.
+        assert_eq!(
+            (
+                c.total,
+                c.to_send,
+                c.customer_block,
+                c.contact_block,
+                c.invalid_address,
+                c.duplicate
+            ),
+            (14, 9, 2, 1, 1, 1)
+        );
+    }
+
+    fn data_dir(toml: &str, report: &[u8]) -> tempfile::TempDir {
+        let root = tempfile::tempdir().unwrap();
+        let m = root.path().join("data/mailings/m1");
+        std::fs::create_dir_all(&m).unwrap();
+        std::fs::create_dir_all(root.path().join("data/reports")).unwrap();
+        std::fs::write(root.path().join("data/reports/r.csv"), report).unwrap();
+        std::fs::write(m.join("mailing.toml"), toml).unwrap();
+        std::fs::write(m.join("body.html"), "<p>Hallo [Nachname]</p>").unwrap();
+        std::fs::write(root.path().join("mm.toml"), "data_dir = \"data\"\n").unwrap();
+        root
+    }
+
+    const TOML: &str = "title = \"T\"\nfrom = \"a@b.test\"\nreport = \"r.csv\"\nsubject = \"Hallo [Nachnmae]\"\nattachments = [\"../../../mm.toml\"]\n";
+
+    #[test]
+    fn problems_are_listed_and_fail_the_check() {
+        let root = data_dir(TOML, b"Nachname;E-Mail\nM\xfcller;a@b.test\n");
+        let m = check_mailing(
+            &root.path().join("data/mailings/m1"),
+            &root.path().join("data/reports"),
+        );
+        let messages: Vec<&str> = m.problems.iter().map(|p| p.message.as_str()).collect();
+        assert!(
+            messages
+                .contains(&"unknown merge field [Nachnmae] in subject (did you mean [Nachname]?)"),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("../../../mm.toml") && m.contains("leaves the mailing folder")),
+            "{messages:?}"
+        );
+        assert!(m
+            .notes
+            .iter()
+            .any(|n| n.contains("no customer documents will be written")));
+        let code = run(
+            &root.path().join("mm.toml"),
+            CheckArgs {
+                mailing: None,
+                json: true,
+            },
+        )
+        .unwrap();
+        assert_eq!(code, ExitCode::from(exit::DATAERR));
+    }
+
+    #[test]
+    fn a_report_without_email_column_is_a_problem_naming_the_columns() {
+        let toml = TOML
+            .replace("[Nachnmae]", "[Nachname]")
+            .replace("attachments = [\"../../../mm.toml\"]\n", "");
+        let root = data_dir(&toml, b"Nachname;Telefon\nA;1\n");
+        let m = check_mailing(
+            &root.path().join("data/mailings/m1"),
+            &root.path().join("data/reports"),
+        );
+        assert_eq!(m.problems.len(), 1, "{:?}", m.problems);
+        let msg = &m.problems[0].message;
+        assert!(
+            msg.contains("no e-mail column") && msg.contains("\"Nachname\", \"Telefon\""),
+            "{msg}"
+        );
+        // A broken (truncated) report fails the report check too.
+        std::fs::write(
+            root.path().join("data/reports/r.csv"),
+            b"Nachname;E-Mail\nA;\"a@b.test",
+        )
+        .unwrap();
+        let r = check_report(&root.path().join("data/reports/r.csv"));
+        assert!(
+            r.error.as_deref().is_some_and(|e| e.contains("r.csv:2")),
+            "{r:?}"
+        );
+    }
+}

@@ -148,3 +148,73 @@ pub fn run(config: &Path, args: PreviewArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mail_parser::{MessageParser, MimeHeaders};
+
+    fn example_config() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/mailing-manager.toml")
+    }
+
+    fn args(recipient: Option<&str>, eml: bool, out: &Path) -> PreviewArgs {
+        PreviewArgs {
+            id: "fruehjahr-2025".into(),
+            recipient: recipient.map(String::from),
+            eml,
+            html: !eml,
+            output: Some(out.to_path_buf()),
+        }
+    }
+
+    #[test]
+    fn eml_of_the_example_for_the_first_sendable_recipient() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("p.eml");
+        assert_eq!(
+            run(&example_config(), args(None, true, &out)).unwrap(),
+            ExitCode::SUCCESS
+        );
+        let bytes = std::fs::read(&out).unwrap();
+        let msg = MessageParser::default().parse(&bytes).unwrap();
+        assert_eq!(
+            msg.subject(),
+            Some("Herr Müller, unsere Frühjahrsangebote für Müller & Söhne GmbH")
+        );
+        let to = msg.to().and_then(|a| a.first()).and_then(|a| a.address());
+        assert_eq!(to, Some("juergen.mueller@remote.test"));
+        assert_eq!(msg.message_id(), Some("preview@bounces.localhost"));
+        let html = msg.body_html(0).unwrap();
+        assert!(html.contains("Guten Tag Herr Jürgen Müller,"), "{html}");
+        assert!(html.contains("src=\"cid:"), "{html}");
+        let names: Vec<&str> = msg
+            .attachments()
+            .filter(|a| a.content_disposition().is_some_and(|d| d.is_attachment()))
+            .filter_map(|a| a.attachment_name())
+            .collect();
+        assert_eq!(names, ["Preisliste März.pdf"]);
+    }
+
+    #[test]
+    fn html_for_a_chosen_recipient_and_unknown_recipient() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("p.html");
+        // A blocked contact can be previewed too (with a note on stderr).
+        run(
+            &example_config(),
+            args(Some(" D.Gross@remote.test"), false, &out),
+        )
+        .unwrap();
+        let html = std::fs::read_to_string(&out).unwrap();
+        assert!(html.contains("Guten Tag Frau Doris Groß,"), "{html}");
+        assert!(html.contains("src=\"data:image/png;base64,"), "{html}");
+
+        let e = run(
+            &example_config(),
+            args(Some("nobody@remote.test"), false, &out),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("not in the report"), "{e}");
+    }
+}
