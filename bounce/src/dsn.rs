@@ -118,13 +118,47 @@ fn push(out: &mut Vec<DsnRecipient>, r: DsnRecipient) {
     }
 }
 
+/// Field names that mark delivery-status (and feedback-report) text.
+const MARKERS: &[&str] = &[
+    "final-recipient:",
+    "original-recipient:",
+    "action:",
+    "status:",
+    "feedback-type:",
+];
+
+static MARKER_AC: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
+    std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(MARKERS)
+            .ok()
+    });
+
+/// Which of [`MARKERS`] start a line of `text`, as a bit set (one automaton pass).
+pub fn markers(text: &str) -> u8 {
+    let Some(ac) = MARKER_AC.as_ref() else {
+        return 0;
+    };
+    let bytes = text.as_bytes();
+    let mut set = 0u8;
+    for m in ac.find_iter(text) {
+        if m.start() == 0 || bytes.get(m.start() - 1) == Some(&b'\n') {
+            set |= 1 << m.pattern().as_usize();
+        }
+    }
+    set
+}
+
 /// Whether `text` looks like delivery-status fields (used for text/plain parts).
 pub fn looks_like(text: &str) -> bool {
-    let has = |n: &str| {
-        text.lines()
-            .any(|l| l.get(..n.len()).is_some_and(|p| p.eq_ignore_ascii_case(n)))
-    };
-    (has("final-recipient:") || has("original-recipient:")) && (has("action:") || has("status:"))
+    let m = markers(text);
+    m & 0b11 != 0 && m & 0b1100 != 0
+}
+
+/// Whether a line of `text` starts with `Feedback-Type:`.
+pub fn has_feedback_type(text: &str) -> bool {
+    markers(text) & 0b10000 != 0
 }
 
 #[cfg(test)]

@@ -145,7 +145,7 @@ fn within<'a>(raw: &'a [u8], part: &[u8]) -> Option<&'a [u8]> {
 }
 
 fn walk_parts<'a>(msg: &Message<'_>, raw: &'a [u8], w: &mut Walked<'a>) {
-    let mut html: Vec<String> = Vec::new();
+    let mut html: Vec<&str> = Vec::new();
     for part in &msg.parts {
         let (ctype, sub) = match part.content_type() {
             Some(ct) => (
@@ -168,6 +168,11 @@ fn walk_parts<'a>(msg: &Message<'_>, raw: &'a [u8], w: &mut Walked<'a>) {
                     });
                 }
             }
+            // Attachments (images, documents) say nothing about delivery.
+            _ if matches!(
+                ctype.as_str(),
+                "image" | "audio" | "video" | "application" | "font" | "model"
+            ) => {}
             body => {
                 let text: std::borrow::Cow<'_, str> = match body {
                     PartType::Text(t) | PartType::Html(t) => std::borrow::Cow::Borrowed(t.as_ref()),
@@ -199,15 +204,20 @@ fn walk_parts<'a>(msg: &Message<'_>, raw: &'a [u8], w: &mut Walked<'a>) {
                     {
                         w.returned = Some(returned_from_text(&text));
                     }
-                    ("text", "html") => html.push(crate::text::strip_html(&text)),
+                    ("text", "html") => {
+                        if let PartType::Html(t) | PartType::Text(t) = body {
+                            html.push(t.as_ref());
+                        }
+                    }
                     // `multipart/*` handed over as text: its boundary was not found (a
                     // redacted or broken report); read it as one text.
                     ("text", _) | ("multipart", _) => {
-                        if crate::dsn::looks_like(&text) {
+                        let markers = crate::dsn::markers(&text);
+                        if markers & 0b11 != 0 && markers & 0b1100 != 0 {
                             w.ds.push(text.to_string());
                         }
                         // ARF fields pasted into a text part (a report without its MIME type).
-                        if w.feedback.is_none() && has_field_line(&text, "feedback-type:") {
+                        if w.feedback.is_none() && markers & 0b10000 != 0 {
                             w.feedback = Some(text.to_string());
                         }
                         if w.returned.is_some() {
@@ -222,16 +232,9 @@ fn walk_parts<'a>(msg: &Message<'_>, raw: &'a [u8], w: &mut Walked<'a>) {
         }
     }
     if w.human.is_empty() {
-        w.human = html;
+        // Only HTML: read it as text.
+        w.human = html.into_iter().map(crate::text::strip_html).collect();
     }
-}
-
-/// Whether a line of `text` starts with `field` (lower case, ASCII case-insensitive).
-fn has_field_line(text: &str, field: &str) -> bool {
-    text.lines().any(|l| {
-        l.get(..field.len())
-            .is_some_and(|p| p.eq_ignore_ascii_case(field))
-    })
 }
 
 fn returned_of(m: &Message<'_>) -> Returned {

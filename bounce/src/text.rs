@@ -131,18 +131,40 @@ pub fn is_separator(line: &str) -> bool {
 
 /// Splits a plain-text report at its separator: (report text, returned original if any).
 pub fn split_returned(text: &str) -> (&str, Option<&str>) {
-    let mut pos = 0;
-    for line in text.split_inclusive('\n') {
-        if is_separator(line) {
-            let rest = text.get(pos + line.len()..).unwrap_or_default();
-            return (
-                text.get(..pos).unwrap_or(text),
-                Some(rest.trim_start_matches(['\r', '\n'])),
-            );
+    // One automaton pass over the whole text finds the candidate lines; only those are
+    // checked (most lines of a report are not separators).
+    let (Some(words), Some(sentences)) = (SEP_WORDS_AC.as_ref(), SEP_SENTENCES_AC.as_ref()) else {
+        return (text, None);
+    };
+    let candidates = words.find_iter(text).chain(sentences.find_iter(text));
+    let mut best: Option<(usize, usize)> = None;
+    for m in candidates {
+        let start = text
+            .get(..m.start())
+            .and_then(|b| b.rfind('\n'))
+            .map_or(0, |p| p + 1);
+        if best.is_some_and(|b| b.0 <= start) {
+            continue;
         }
-        pos += line.len();
+        let end = text
+            .get(m.end()..)
+            .and_then(|a| a.find('\n'))
+            .map_or(text.len(), |p| m.end() + p + 1);
+        if is_separator(text.get(start..end).unwrap_or_default()) {
+            best = Some((start, end));
+        }
     }
-    (text, None)
+    match best {
+        Some((start, end)) => (
+            text.get(..start).unwrap_or(text),
+            Some(
+                text.get(end..)
+                    .unwrap_or_default()
+                    .trim_start_matches(['\r', '\n']),
+            ),
+        ),
+        None => (text, None),
+    }
 }
 
 /// Prefixes after which an address mid-line is still the subject of the line.
@@ -301,7 +323,7 @@ pub fn recipients(text: &str, exclude: &[String]) -> Vec<TextHit> {
                 continue;
             }
             in_blank = false;
-            if is_separator(l) || taken >= 15 {
+            if taken >= 15 {
                 break;
             }
             push_line(&mut diag, l);
