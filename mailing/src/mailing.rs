@@ -302,17 +302,14 @@ fn read_text(
         .bytes
         .strip_prefix(b"\xEF\xBB\xBF")
         .unwrap_or(&file.bytes);
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Some(s.to_string()),
-        Err(e) => {
-            problems.push(Problem::Unreadable {
-                role,
-                path: name.to_string(),
-                message: format!("not UTF-8 text ({e}); save it as UTF-8"),
-            });
-            None
-        }
-    }
+    // UTF-8, else Windows-1252 (HTML saved by Windows editors): never refuse readable text.
+    Some(match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => encoding_rs::WINDOWS_1252
+            .decode_without_bom_handling(bytes)
+            .0
+            .into_owned(),
+    })
 }
 
 /// The MIME type for a file name, by extension.

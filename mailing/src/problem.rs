@@ -82,7 +82,7 @@ pub enum Problem {
         /// The name as written.
         path: String,
     },
-    /// A file exists but cannot be read (or is not UTF-8 text where text is needed).
+    /// A file exists but cannot be read.
     Unreadable {
         /// What the file is for.
         role: FileRole,

@@ -162,3 +162,19 @@ fn content_hash_follows_content() {
     std::fs::write(dir.join("Preisliste März.pdf"), b"v2").unwrap();
     assert_ne!(a, Mailing::load(&dir).unwrap().content_hash);
 }
+
+#[test]
+fn windows_1252_html_is_decoded() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = mailing_dir(
+        root.path(),
+        TOML,
+        &[
+            ("body.html", b"<p>Gr\xFC\xDFe, [Nachname]</p>"),
+            ("Preisliste März.pdf", b"x"),
+        ],
+    );
+    let m = Mailing::load(&dir).unwrap();
+    assert_eq!(m.html, "<p>Grüße, [Nachname]</p>");
+    assert!(m.problems.is_empty(), "{:?}", m.problems);
+}
