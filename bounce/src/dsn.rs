@@ -150,15 +150,14 @@ pub fn markers(text: &str) -> u8 {
     set
 }
 
-/// Whether `text` looks like delivery-status fields (used for text/plain parts).
-pub fn looks_like(text: &str) -> bool {
-    let m = markers(text);
-    m & 0b11 != 0 && m & 0b1100 != 0
+/// Whether marker bits say delivery-status fields: a recipient field and an Action or Status.
+pub fn is_delivery_status(markers: u8) -> bool {
+    markers & 0b11 != 0 && markers & 0b1100 != 0
 }
 
-/// Whether a line of `text` starts with `Feedback-Type:`.
-pub fn has_feedback_type(text: &str) -> bool {
-    markers(text) & 0b10000 != 0
+/// Whether marker bits include `Feedback-Type:`.
+pub fn is_feedback(markers: u8) -> bool {
+    markers & 0b10000 != 0
 }
 
 #[cfg(test)]
@@ -177,6 +176,7 @@ mod tests {
         assert_eq!(r[0].diagnostic.as_deref(), Some("550 5.1.1 no such user"));
         assert_eq!(r[0].remote_mta.as_deref(), Some("mx.x.example"));
         assert_eq!(r[1].action.as_deref(), Some("delayed"));
-        assert!(looks_like(t));
+        assert!(is_delivery_status(markers(t)));
+        assert!(!is_feedback(markers(t)));
     }
 }

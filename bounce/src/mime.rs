@@ -213,11 +213,11 @@ fn walk_parts<'a>(msg: &Message<'_>, raw: &'a [u8], w: &mut Walked<'a>) {
                     // redacted or broken report); read it as one text.
                     ("text", _) | ("multipart", _) => {
                         let markers = crate::dsn::markers(&text);
-                        if markers & 0b11 != 0 && markers & 0b1100 != 0 {
+                        if crate::dsn::is_delivery_status(markers) {
                             w.ds.push(text.to_string());
                         }
                         // ARF fields pasted into a text part (a report without its MIME type).
-                        if w.feedback.is_none() && markers & 0b10000 != 0 {
+                        if w.feedback.is_none() && crate::dsn::is_feedback(markers) {
                             w.feedback = Some(text.to_string());
                         }
                         if w.returned.is_some() {
