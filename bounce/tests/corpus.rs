@@ -16,6 +16,7 @@ struct Row {
     status: String,
     reason: String,
     recipient: String,
+    hard: String,
 }
 
 fn invented(code: &str) -> bool {
@@ -41,11 +42,13 @@ fn corpus_conformance() {
                 status: c.get(1).unwrap_or(&"").to_string(),
                 reason: c.get(2).unwrap_or(&"").to_string(),
                 recipient: c.get(3).unwrap_or(&"").to_string(),
+                hard: c.get(5).unwrap_or(&"").to_string(),
             })
         })
         .collect();
     let mut cache: HashMap<String, mm_bounce::BounceReport> = HashMap::new();
     let (mut found, mut status_n, mut status_ok, mut reason_ok, mut bad_kind) = (0, 0, 0, 0, 0);
+    let (mut hard_n, mut hard_ok) = (0, 0);
     for row in &rows {
         let rep = cache.entry(row.path.clone()).or_insert_with(|| {
             let raw = std::fs::read(dir.join(&row.path)).unwrap_or_default();
@@ -98,6 +101,12 @@ fn corpus_conformance() {
                     .map(|d| d.chars().take(160).collect::<String>())
             ));
         }
+        if row.hard == "hard" || row.hard == "soft" {
+            hard_n += 1;
+            if got.is_some_and(|g| g.hard == (row.hard == "hard")) {
+                hard_ok += 1;
+            }
+        }
         if (row.reason == "vacation" || row.reason == "feedback") && rep.kind == ReportKind::Bounce
         {
             bad_kind += 1;
@@ -130,6 +139,10 @@ fn corpus_conformance() {
         rows.len()
     );
     println!("auto-reply/abuse classified as bounce: {bad_kind} (bar 0)");
+    println!(
+        "hard/soft equal: {hard_ok}/{hard_n} = {:.1} % (no bar; follows the reason)",
+        pct(hard_ok, hard_n)
+    );
     assert!(f >= 97.0, "recipient found {f:.1} % < 97 %");
     assert!(s >= 95.0, "status equal {s:.1} % < 95 %");
     assert!(r >= 92.0, "reason equal {r:.1} % < 92 %");
