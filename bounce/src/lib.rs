@@ -483,6 +483,7 @@ fn result(
     } else {
         Some(truncate(diag, MAX_DIAG))
     };
+    let remote_mta = remote_mta.or_else(|| text::remote_host(diag));
     RecipientResult {
         address,
         action,

@@ -360,10 +360,43 @@ fn push_line(buf: &mut String, line: &str) {
     buf.push_str(t);
 }
 
-/// Addresses that appear in reports but are never the failed recipient.
+/// Addresses that appear in reports but are never the failed recipient: the mail system's
+/// own, reserved `.invalid` ones, address literals, and VERP return paths (`x+<token>@`,
+/// SPEC §7), which are the sender of the original.
 fn is_noise(lower: &str) -> bool {
     let local = lower.split('@').next().unwrap_or_default();
-    local.starts_with("mailer-daemon") || lower.ends_with(".invalid") || lower.contains("@[")
+    let verp = local.rsplit_once('+').is_some_and(|(_, t)| {
+        t.len() == mm_domain::verp::TOKEN_LEN
+            && t.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'v').contains(&b))
+    });
+    verp || local.starts_with("mailer-daemon")
+        || lower.ends_with(".invalid")
+        || lower.contains("@[")
+}
+
+/// The remote host named in a diagnostic (`host mx.example.org [192.0.2.1]`,
+/// `host mx.example.org[192.0.2.1] said:`), if any.
+pub fn remote_host(diag: &str) -> Option<String> {
+    let lower = diag.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(p) = lower.get(from..).and_then(|s| s.find("host ")) {
+        let at = from + p;
+        from = at + 5;
+        if at > 0 && lower.as_bytes()[at - 1].is_ascii_alphanumeric() {
+            continue;
+        }
+        let rest = diag.get(at + 5..).unwrap_or_default().trim_start();
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
+            .collect();
+        let name = name.trim_end_matches('.');
+        if name.contains('.') && name.bytes().any(|b| b.is_ascii_alphabetic()) {
+            return Some(name.to_string());
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -379,6 +412,21 @@ mod tests {
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].address, "a@x.example");
         assert!(hits[0].diagnostic.contains("550 5.1.1"));
+    }
+
+    #[test]
+    fn remote_host_and_verp_noise() {
+        assert_eq!(
+            remote_host("host mx.example.org[192.0.2.1] said: 550 no").as_deref(),
+            Some("mx.example.org")
+        );
+        assert_eq!(
+            remote_host("SMTP error: host mx.b.example [192.0.2.2]: 550").as_deref(),
+            Some("mx.b.example")
+        );
+        assert_eq!(remote_host("ghost town, no host here"), None);
+        assert!(is_noise("bounce+0123456789abcdefghijklmnopqrstu@b.test"));
+        assert!(!is_noise("first+last@b.test"));
     }
 
     #[test]
