@@ -533,6 +533,8 @@ pub const PHRASES: &[(R, &[&str])] = &[
     (
         R::Speeding,
         &[
+            "receiving mail too quickly",
+            "receiving mail at a rate",
             "rate limit",
             "ratelimit",
             "too many messages",
