@@ -96,13 +96,19 @@ impl Report {
             .from_reader(tracker);
         let mut record = csv::ByteRecord::new();
         let mut report_err = |e: csv::Error| csv_error(path, e);
-        if !reader
-            .read_byte_record(&mut record)
-            .map_err(&mut report_err)?
-        {
-            return Err(ReportError::Empty {
-                path: path.to_path_buf(),
-            });
+        // The header is the first record that is not blank.
+        loop {
+            if !reader
+                .read_byte_record(&mut record)
+                .map_err(&mut report_err)?
+            {
+                return Err(ReportError::Empty {
+                    path: path.to_path_buf(),
+                });
+            }
+            if !record.iter().all(|f| f.trim_ascii().is_empty()) {
+                break;
+            }
         }
         let columns: Vec<String> = (0..record.len())
             .map(|i| {

@@ -92,7 +92,12 @@ pub fn sniff(sample: &[u8], complete: bool) -> Result<Sniffed, NotText> {
 fn delimiter(body: &[u8]) -> u8 {
     let mut counts = [0usize; 3]; // , ; TAB
     let mut quoted = false;
-    for &b in body {
+    // Blank lines before the header do not count as the header line.
+    let start = body
+        .iter()
+        .position(|b| !matches!(b, b'\r' | b'\n' | b' '))
+        .unwrap_or(body.len());
+    for &b in &body[start..] {
         match b {
             b'"' => quoted = !quoted,
             b'\n' | b'\r' if !quoted => break,
@@ -147,6 +152,7 @@ mod tests {
         // Only the header line counts, not commas in later rows.
         assert_eq!(sniff(b"a;b\n1,2,3,4,5;x\n", true).unwrap().delimiter, b';');
         assert_eq!(sniff(b"email\nx@y.de\n", true).unwrap().delimiter, b',');
+        assert_eq!(sniff(b"\r\n\r\na;b\n", true).unwrap().delimiter, b';');
     }
 
     #[test]

@@ -72,6 +72,15 @@ fn blank_and_filler_rows_are_skipped_trailing_delimiter_ok() {
 }
 
 #[test]
+fn blank_lines_before_the_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(&dir, "r.csv", b"\r\n;;\r\nName;E-Mail\r\nA;a@b.de\r\n");
+    let (r, rows) = all_rows(&p).unwrap();
+    assert_eq!(r.columns(), ["Name", "E-Mail"]);
+    assert_eq!(rows[0].line, 4);
+}
+
+#[test]
 fn no_email_column_lists_columns() {
     let dir = tempfile::tempdir().unwrap();
     let p = write(&dir, "r.csv", b"Name;Telefon;Ort\nA;1;K\n");
