@@ -11,7 +11,7 @@ use mm_milter::{
 };
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -36,6 +36,8 @@ pub struct RecordingSink {
     pub forged: Mutex<Vec<ReportEvent>>,
     /// When set, `record` fails like a broken store.
     pub fail: AtomicBool,
+    /// How many times `record` failed.
+    pub failures: AtomicUsize,
 }
 
 impl RecordingSink {
@@ -50,6 +52,7 @@ impl RecordingSink {
 impl ReportSink for RecordingSink {
     fn record(&self, event: ReportEvent) -> Result<SinkOutcome, SinkError> {
         if self.fail.load(Ordering::SeqCst) {
+            self.failures.fetch_add(1, Ordering::SeqCst);
             return Err(SinkError::Store("disk on fire (test)".into()));
         }
         self.recorded.lock().unwrap().push(event);
@@ -77,6 +80,14 @@ impl TestMilter {
     /// The default configuration for tests.
     pub fn config() -> MilterConfig {
         MilterConfig::new(DOMAIN, key())
+    }
+
+    /// The socket in Postfix's notation (`inet:127.0.0.1:PORT` / `unix:PATH`).
+    pub fn postfix_spec(&self) -> String {
+        match self.addr {
+            Some(a) => format!("inet:{a}"),
+            None => self.sock.clone(),
+        }
     }
 
     /// Starts on 127.0.0.1:0.
