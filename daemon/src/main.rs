@@ -20,6 +20,7 @@ use std::process::ExitCode;
 mod api;
 mod app;
 mod cli;
+mod client;
 mod cmd;
 mod config;
 mod copy;

@@ -77,7 +77,7 @@ pub async fn run(app: App, pool: SmtpPool) {
 }
 
 /// Dispatches one mailing until it is complete (then closes it) or shutdown.
-async fn send_one(app: &App, pool: &SmtpPool, id: &str) {
+pub async fn send_one(app: &App, pool: &SmtpPool, id: &str) {
     let _work = app.lifecycle().work(format!("sending mailing {id}"));
     let id_owned = id.to_string();
     let prepared = app

@@ -41,6 +41,16 @@ impl AdminToken {
         }
     }
 
+    /// A fresh random token kept only in memory (the CLI's in-process mode calls the API
+    /// routes directly and needs no file).
+    pub fn local() -> Self {
+        let mut raw = [0u8; 32];
+        // Without randomness the token is still never written anywhere nor reachable over
+        // a socket; it only has to match itself.
+        let _ = getrandom::fill(&mut raw);
+        AdminToken(base64url(&raw))
+    }
+
     /// Reads an existing token file.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)?;
