@@ -24,6 +24,17 @@
 //!   (`mm_milter_forged_total`), logs them, calls [`ReportSink::forged`] (default: nothing)
 //!   and lets the message through.
 //!
+//! # Postfix
+//! ```text
+//! smtpd_milters = inet:127.0.0.1:8891          # reports arriving by SMTP
+//! non_smtpd_milters = inet:127.0.0.1:8891      # Postfix's own reports (bounce(8) → cleanup)
+//! internal_mail_filter_classes = bounce        # without it Postfix's reports skip milters
+//! milter_default_action = accept               # milter down or timed out: mail flows on
+//! milter_protocol = 6
+//! ```
+//! The bounce domain must be routed somewhere that accepts mail (a mailbox, or `discard:`)
+//! for what the milter lets through. Many MTA hosts may point at one milter (it speaks TCP).
+//!
 //! # Logging policy
 //! Like indymilter: per-message details at `debug`, a recorded report at `info`, forged tokens
 //! and oversized reports at `warn`, and `error` only when the milter cannot serve (the listener

@@ -206,6 +206,80 @@ mod tests {
         assert_eq!(found, TokenMatch::Absent);
     }
 
+    /// A sink whose answer the test chooses; counts its calls.
+    struct Scripted {
+        answer: fn() -> Result<SinkOutcome, SinkError>,
+        calls: std::sync::atomic::AtomicUsize,
+    }
+
+    impl ReportSink for Scripted {
+        fn record(&self, _event: ReportEvent) -> Result<SinkOutcome, SinkError> {
+            self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            (self.answer)()
+        }
+    }
+
+    fn decide_with(answer: fn() -> Result<SinkOutcome, SinkError>, raw: &str) -> (Verdict, usize) {
+        let cfg = cfg();
+        let token = cfg.key.sign(1, 2);
+        let raw = raw
+            .replace("@TOKEN@", &token.to_string())
+            .replace("@DOMAIN@", "bounces.example.org")
+            .replace('\n', "\r\n");
+        let sink = Scripted {
+            answer,
+            calls: Default::default(),
+        };
+        let envelope = Envelope {
+            sender: String::new(),
+            recipients: vec![token.address("bounce", "bounces.example.org")],
+            queue_id: None,
+        };
+        let v = decide(&cfg, &sink, envelope, raw.into_bytes());
+        (v, sink.calls.into_inner())
+    }
+
+    const DSN: &str = include_str!("../tests/miltertest/dsn-user-unknown.eml");
+    const HUMAN: &str = include_str!("../tests/miltertest/human-reply.eml");
+
+    #[test]
+    fn sink_outcomes_become_milter_replies() {
+        assert_eq!(
+            decide_with(|| Ok(SinkOutcome::Recorded), DSN),
+            (Verdict::Discard, 1)
+        );
+        assert_eq!(
+            decide_with(|| Ok(SinkOutcome::Ignored), DSN),
+            (Verdict::Accept, 1)
+        );
+        assert_eq!(
+            decide_with(|| Err(SinkError::Store("sled: io error".into())), DSN),
+            (Verdict::Tempfail, 1)
+        );
+        // A panicking sink is an internal error: the report flows on.
+        assert_eq!(
+            decide_with(|| panic!("sink bug"), DSN),
+            (Verdict::Accept, 1)
+        );
+    }
+
+    #[test]
+    fn no_report_never_reaches_the_sink() {
+        assert_eq!(
+            decide_with(|| Ok(SinkOutcome::Recorded), HUMAN),
+            (Verdict::Accept, 0)
+        );
+        assert_eq!(
+            decide_with(|| Ok(SinkOutcome::Recorded), ""),
+            (Verdict::Accept, 0)
+        );
+        let junk = "\u{0}\u{1}\r\n\r\n--\r\n\u{ff}".repeat(50);
+        assert_eq!(
+            decide_with(|| Ok(SinkOutcome::Recorded), &junk),
+            (Verdict::Accept, 0)
+        );
+    }
+
     #[test]
     fn other_local_part_is_not_a_token() {
         let cfg = cfg();
