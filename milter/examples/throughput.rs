@@ -101,12 +101,31 @@ async fn main() {
     let spec = format!("inet:{}", listener.local_addr().expect("tcp"));
     let sink = Arc::new(CountingSink::default());
     let config = MilterConfig::new("bounces.test", VerpKey::from_bytes(&[7; 32]));
-    tokio::spawn(mm_milter::run(
-        listener,
-        config,
-        sink.clone(),
-        std::future::pending::<()>(),
-    ));
+    if std::env::var("MILTER_RT").as_deref() == Ok("current") {
+        // The milter on a runtime of its own thread: no task hops between worker threads.
+        let std_listener = match listener {
+            Listener::Tcp(l) => l.into_std().expect("std listener"),
+            Listener::Unix(_) => unreachable!(),
+        };
+        let sink = sink.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let l = tokio::net::TcpListener::from_std(std_listener).expect("listener");
+                let _ = mm_milter::run(l, config, sink, std::future::pending::<()>()).await;
+            });
+        });
+    } else {
+        tokio::spawn(mm_milter::run(
+            listener,
+            config,
+            sink.clone(),
+            std::future::pending::<()>(),
+        ));
+    }
 
     let (plain_rates, milter_rates) = tokio::task::spawn_blocking(move || {
         let dir = TestDir::new("milter-throughput").expect("test dir");

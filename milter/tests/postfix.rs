@@ -289,6 +289,18 @@ async fn mail_that_is_not_a_recorded_report_passes_untouched() {
         got.text()
     );
 
+    // Ordinary mail on the local, non-SMTP path (sendmail → cleanup → non_smtpd_milters).
+    let local = "other@remote.test";
+    let message = simple_message("news@example.org", local, "Local submission 815", "Body\n");
+    let pf = &topo.outbound;
+    tokio::task::block_in_place(|| pf.sendmail("news@example.org", &[local], &[], &message))
+        .expect("sendmail");
+    let got = delivered_to(&topo.remote_sink, local).await;
+    assert_eq!(
+        got.header("Subject").as_deref(),
+        Some("Local submission 815")
+    );
+
     // A human reply to a VERP address: no report, so it reaches the bounce mailbox.
     let token = key().sign(1, 7);
     let verp = verp_address(&token);
