@@ -138,3 +138,55 @@ async fn garbage_and_abrupt_peers_do_not_stop_the_milter() {
         .expect("shutdown must not wait for vanished peers")
         .unwrap();
 }
+
+/// Well-framed nonsense: valid lengths, milter command bytes (and others) in random order with
+/// random payloads, so the stages are reached with arguments no MTA would send — including
+/// recipients in the bounce domain and bodies that reach the classifier.
+#[tokio::test]
+async fn random_well_framed_sessions_do_not_stop_the_milter() {
+    const COMMANDS: &[u8] = b"OCHMRTLNBEADQKUz\x00\xff";
+    let m = TestMilter::start(TestMilter::config()).await;
+    let addr = m.addr.unwrap();
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    for _ in 0..300 {
+        let mut c = common::raw::RawClient::connect(addr).await.unwrap();
+        // Half the sessions negotiate properly first, so the later stages are reachable.
+        if next() % 2 == 0 {
+            c.open().await.unwrap();
+        }
+        for _ in 0..(next() % 20) {
+            let cmd = COMMANDS[(next() % COMMANDS.len() as u64) as usize];
+            let mut payload: Vec<u8> = junk((next() % 200) as usize, next());
+            if next() % 3 == 0 {
+                // A NUL-terminated address in the bounce domain, as MAIL/RCPT carry it.
+                payload = format!("<bounce+x@{DOMAIN}>\0").into_bytes();
+            }
+            if c.send(cmd, &payload).await.is_err() {
+                break;
+            }
+            // Read a reply if one comes quickly; many commands get none.
+            let _ = tokio::time::timeout(Duration::from_millis(2), c.reply()).await;
+        }
+    }
+    assert!(!m.is_finished(), "the milter must still be running");
+
+    let mut c = common::raw::RawClient::connect(addr).await.unwrap();
+    c.open().await.unwrap();
+    assert_eq!(
+        c.envelope("<a@example.org>", "<b@example.test>")
+            .await
+            .unwrap(),
+        b'a'
+    );
+    drop(c);
+    tokio::time::timeout(Duration::from_secs(15), m.stop())
+        .await
+        .expect("shutdown within the grace period")
+        .unwrap();
+}
