@@ -22,8 +22,9 @@ pub struct SenderConfig {
     pub retry_delay: Duration,
     /// Timeout of one SMTP command (and of connecting). Default 60 s.
     pub timeout: Duration,
-    /// How long a relay that refused a connection is skipped. Default: `retry_delay`, at most
-    /// 60 s.
+    /// How long a relay that could not be reached is skipped; also how long the dispatch waits
+    /// before trying again when no relay is reachable. Default 30 s (a daemon may use its
+    /// retry delay here).
     pub relay_down_for: Duration,
     /// An idle connection is closed (QUIT) after this long without a message, so that the
     /// relay's own idle timeout never hits a connection we are about to use. Default 30 s.

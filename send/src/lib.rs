@@ -17,6 +17,27 @@
 //! - [`progress`]: `Progress` — counters the CLI and the API read while a dispatch runs.
 //! - [`test_mail`]: `send_test` — one rendered row to any address, no state touched.
 //!
+//! # Using it
+//! ```no_run
+//! # async fn f(store: mm_store::Store, prepared: mm_render::PreparedMailing,
+//! #            key: mm_domain::VerpKey) -> Result<(), mm_send::DispatchError> {
+//! use std::sync::Arc;
+//! use mm_send::{dispatch, Progress, SenderConfig, SmtpPool, Verp};
+//! use tokio_util::sync::CancellationToken;
+//! let shutdown = CancellationToken::new();
+//! let pool = SmtpPool::start(SenderConfig::default(), shutdown.clone()); // once per process
+//! let verp = Verp { key, local_part: "bounce".into(), domain: "bounces.example".into() };
+//! let progress = Progress::new();               // clone it; read .snapshot() for a progress bar
+//! // The caller has moved the mailing to `sending` (and imported its recipients) first.
+//! match dispatch::run(&store, "2026-spring", Arc::new(prepared), &verp, &pool, &progress,
+//!                     &shutdown).await? {
+//!     mm_send::Finished::Complete => { dispatch::finish(&store, "2026-spring").await?; }
+//!     mm_send::Finished::Stopped => {}          // shutdown; a later run resumes
+//! }
+//! # Ok(()) }
+//! ```
+//! Test mail: [`send_test`]`(&pool, &prepared, &row_values, "editor@example.com", &verp)`.
+//!
 //! # Logging
 //! The library logs at `debug`/`trace` per message and connection, and at `warn` when a relay
 //! cannot be reached.
