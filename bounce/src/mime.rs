@@ -118,10 +118,9 @@ pub fn walk(raw: &[u8]) -> Option<Walked<'_>> {
     }
     all_addrs(msg.to(), &mut w.to);
     for (name, value) in msg.headers_raw() {
-        let lname = name.to_ascii_lowercase();
-        if WANTED.contains(&lname.as_str()) {
+        if let Some(wanted) = WANTED.iter().find(|w| name.eq_ignore_ascii_case(w)) {
             let v = value.replace(['\r', '\n'], " ");
-            w.headers.push((lname, v.trim().to_string()));
+            w.headers.push((wanted.to_string(), v.trim().to_string()));
         }
     }
     if let Some(ct) = msg.root_part().content_type() {
