@@ -185,9 +185,9 @@ fn api_routes(
         .and(get())
         .and(with_app.clone())
         .then(|id: Seg, app| async move { done(mailings::get(app, id.0).await) });
+    // The send takes no body (anything sent along is ignored).
     let send = path!("mailings" / Seg / "send")
         .and(post())
-        .and(warp::body::content_length_limit(MAX_BODY))
         .and(with_app.clone())
         .then(|id: Seg, app| async move { done(mailings::send(app, id.0).await) });
     let copy = path!("mailings" / Seg / "copy")
