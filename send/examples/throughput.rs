@@ -4,9 +4,12 @@
 //! private Postfix that relays to smtp-sink.
 //!
 //! ```text
-//! cargo run --release -p mm-send --example throughput -- [RECIPIENTS] [--no-postfix]
+//! cargo run --release -p mm-send --example throughput -- [RECIPIENTS] [--repeat N] [--no-postfix]
 //! ```
-//! Prints one line per measurement. Loopback only; every process started is stopped.
+//! Prints the median (and min/max) of N runs (default 3) per measurement. "dispatch" is what
+//! a user gets: every outcome is durable (store flush) before the worker takes the next
+//! recipient, so at concurrency 1 it includes one flush per message. Loopback only; every
+//! process started is stopped.
 #[path = "../tests/support/mod.rs"]
 mod support;
 
@@ -111,12 +114,28 @@ async fn pool_rate(relay: &str, concurrency: usize, n: u32, domain: &str) -> f64
     (per * concurrency as u32) as f64 / t.elapsed().as_secs_f64()
 }
 
-async fn measure(label: &str, relay: &str, n: u32, domain: &str) {
+/// Median, min and max of `runs`.
+fn spread(mut runs: Vec<f64>) -> String {
+    runs.sort_by(f64::total_cmp);
+    format!(
+        "{:>6.0} (min {:.0}, max {:.0})",
+        runs[runs.len() / 2],
+        runs[0],
+        runs[runs.len() - 1]
+    )
+}
+
+async fn measure(label: &str, relay: &str, n: u32, domain: &str, repeat: usize) {
     for concurrency in [1, 8] {
-        let d = dispatch_rate(relay, concurrency, n, domain).await;
-        let p = pool_rate(relay, concurrency, n, domain).await;
+        let (mut d, mut p) = (Vec::new(), Vec::new());
+        for _ in 0..repeat {
+            d.push(dispatch_rate(relay, concurrency, n, domain).await);
+            p.push(pool_rate(relay, concurrency, n, domain).await);
+        }
         println!(
-            "{label:<26} concurrency {concurrency}: dispatch {d:>7.0} recipients/s   pool only {p:>7.0} messages/s   ({n} recipients)"
+            "{label:<20} concurrency {concurrency}: dispatch {} recipients/s | pool only {} messages/s",
+            spread(d),
+            spread(p)
         );
     }
 }
@@ -125,9 +144,18 @@ async fn measure(label: &str, relay: &str, n: u32, domain: &str) {
 async fn main() {
     let mut n = 2_000u32;
     let mut postfix = true;
-    for a in std::env::args().skip(1) {
+    let mut repeat = 3;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
         match a.as_str() {
             "--no-postfix" => postfix = false,
+            "--repeat" => {
+                repeat = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|&r| r > 0)
+                    .expect("--repeat N (N ≥ 1)")
+            }
             v => n = v.parse().expect("RECIPIENTS is a number"),
         }
     }
@@ -143,10 +171,13 @@ async fn main() {
         .expect("render")
         .len()
     };
-    println!("message size {size} bytes; machine: {} cores", num_cpus());
+    println!(
+        "{n} recipients per run, median of {repeat} runs; message size {size} bytes; {} cores",
+        num_cpus()
+    );
 
     let sink = Sink::start(None, &[]);
-    measure("smtp-sink", &sink.addr(), n, "dest.test").await;
+    measure("smtp-sink", &sink.addr(), n, "dest.test", repeat).await;
 
     if postfix {
         let dir = mm_tests::TestDir::new("send-throughput").expect("test dir");
@@ -162,6 +193,7 @@ async fn main() {
                     &relay.smtpd_addr().to_string(),
                     n,
                     "remote.test",
+                    repeat,
                 )
                 .await;
             }
