@@ -39,8 +39,9 @@
 //! Test mail: [`send_test`]`(&pool, &prepared, &row_values, "editor@example.com", &verp)`.
 //!
 //! # Logging
-//! The library logs at `debug`/`trace` per message and connection, and at `warn` when a relay
-//! cannot be reached.
+//! The library logs at `debug`/`trace` per message and connection, at `info` when a dispatch
+//! starts and ends, at `warn` when a relay cannot be reached or a message cannot be rendered,
+//! and at `error` when a dispatch stops on a store error.
 #![deny(missing_docs)]
 
 mod commit;
