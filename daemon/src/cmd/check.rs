@@ -119,15 +119,19 @@ fn print_text(out: &CheckOut, cfg: &Config) {
         println!("reports: none in {}", cfg.reports_dir().display());
     }
     for r in &out.reports {
-        match &r.error {
-            Some(e) => println!("report {}: ERROR {e}", r.name),
-            None => {
+        match (&r.error, r.rows) {
+            (Some(e), _) => println!("report {}: ERROR {e}", r.name),
+            (None, None) => println!(
+                "report {}: note: {}",
+                r.name,
+                r.note.as_deref().unwrap_or("not read")
+            ),
+            (None, Some(rows)) => {
                 println!(
-                    "report {}: {} rows, {} columns, delimiter {}, {}",
+                    "report {}: {rows} rows, {} columns, delimiter {}, {}",
                     r.name,
-                    r.rows.unwrap_or(0),
                     r.columns.len(),
-                    r.delimiter.as_deref().unwrap_or("?"),
+                    delimiter_name(r.delimiter.as_deref().unwrap_or("?")),
                     r.encoding.as_deref().unwrap_or("?"),
                 );
                 if let Some(n) = &r.note {
@@ -206,7 +210,7 @@ fn check_report(path: &Path) -> ReportCheck {
     match Report::open(path, &ColumnNames::default()) {
         Ok(mut report) => {
             out.columns = report.columns().to_vec();
-            out.delimiter = Some(delimiter_name(report.delimiter()).to_string());
+            out.delimiter = Some((report.delimiter() as char).to_string());
             out.encoding = Some(report.encoding().to_string());
             let mut rows = 0u64;
             for row in &mut report {
@@ -221,11 +225,17 @@ fn check_report(path: &Path) -> ReportCheck {
             out.rows = Some(rows);
         }
         // Without the usual e-mail header a mailing may still name the column itself.
-        Err(e @ ReportError::NoEmailColumn { .. }) => {
+        Err(ReportError::NoEmailColumn { found, .. }) => {
             out.note = Some(format!(
-                "{e} — a mailing using it must name its e-mail column in [columns]"
+                "no usual e-mail column (columns found: {}); a mailing using it must name its \
+                 e-mail column in [columns]",
+                found
+                    .iter()
+                    .map(|c| format!("{c:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
-            out.rows = Some(0);
+            out.columns = found;
         }
         Err(e) => out.error = Some(e.to_string()),
     }
@@ -294,12 +304,10 @@ fn check_mailing(dir: &Path, reports_dir: &Path) -> MailingCheck {
     out
 }
 
-fn delimiter_name(d: u8) -> &'static str {
+fn delimiter_name(d: &str) -> String {
     match d {
-        b';' => "';'",
-        b',' => "','",
-        b'\t' => "TAB",
-        _ => "?",
+        "\t" => "TAB".into(),
+        other => format!("'{other}'"),
     }
 }
 
