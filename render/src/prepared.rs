@@ -226,7 +226,7 @@ impl PreparedMailing {
         }
         builder = builder.header(
             self.options.mailing_header.as_str(),
-            Text::new(self.id.as_str()),
+            Text::new(clean_header(&self.id)),
         );
         for (name, template) in &self.headers {
             builder = builder.header(name.as_str(), Text::new(template.fill(values)));
