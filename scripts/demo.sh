@@ -11,7 +11,8 @@
 # Everything it started is stopped when it ends (by pid and `postfix -c DIR stop`).
 #
 # Knobs: MM_DEMO_DIR (default /tmp/mailing-manager-demo; wiped at start),
-#        MM_DEMO_WAIT (seconds to wait for reports, default 60).
+#        MM_DEMO_WAIT (seconds to wait for reports, default 60),
+#        MM_DEMO_PROFILE (release, default, or debug).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,9 +31,15 @@ say "Installing what is missing"
 if ! command -v cargo >/dev/null; then
     die "cargo not found: install Rust first (https://rustup.rs), then run this again"
 fi
-(cd "$root" && cargo build --release -p mailing-manager -p mm-tests --bins)
-mm="$root/target/release/mailing-manager"
-topology_bin="$root/target/release/mm-topology"
+profile=${MM_DEMO_PROFILE:-release}
+if [[ $profile == release ]]; then
+    (cd "$root" && cargo build --release -p mailing-manager -p mm-tests --bins)
+else
+    (cd "$root" && cargo build -p mailing-manager -p mm-tests --bins)
+fi
+target=${CARGO_TARGET_DIR:-$root/target}
+mm="$target/$profile/mailing-manager"
+topology_bin="$target/$profile/mm-topology"
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
