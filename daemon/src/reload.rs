@@ -35,6 +35,7 @@ fn restart_keys(old: &Config, new: &Config) -> Vec<&'static str> {
         old.bounce.key_file != new.bounce.key_file,
     );
     check("store.cache_mb", old.store.cache_mb != new.store.cache_mb);
+    // The SMTP pool is built once at start-up from all of [smtp].
     check("smtp.relay", old.smtp.relays != new.smtp.relays);
     check("smtp.helo", old.smtp.helo != new.smtp.helo);
     check(
@@ -44,6 +45,19 @@ fn restart_keys(old: &Config, new: &Config) -> Vec<&'static str> {
     check(
         "smtp.timeout_secs",
         old.smtp.timeout_secs != new.smtp.timeout_secs,
+    );
+    check("smtp.rate", old.smtp.rate != new.smtp.rate);
+    check(
+        "smtp.rate_per_domain",
+        old.smtp.rate_per_domain != new.smtp.rate_per_domain,
+    );
+    check(
+        "smtp.max_attempts",
+        old.smtp.max_attempts != new.smtp.max_attempts,
+    );
+    check(
+        "smtp.retry_delay_secs",
+        old.smtp.retry_delay_secs != new.smtp.retry_delay_secs,
     );
     check(
         "watch",
@@ -55,9 +69,9 @@ fn restart_keys(old: &Config, new: &Config) -> Vec<&'static str> {
 }
 
 /// Reloads the config from its file. A broken file changes nothing (logged). The keys that
-/// apply at once: `smtp.rate`, `smtp.rate_per_domain`, `smtp.max_attempts`,
-/// `smtp.retry_delay_secs` (for sends started after the reload), `content.*` (CSS,
-/// unsubscribe — for messages rendered after the reload), `bounce.suppress`.
+/// apply at once: `content.*` (default CSS, unsubscribe — for previews, test mails and
+/// dispatches prepared after the reload) and `bounce.suppress` (for the next report). Every
+/// other key keeps its running value until a restart, with a warning naming it.
 pub fn reload(app: &App) {
     let old = app.config();
     let new = match Config::load(&old.file) {
@@ -80,10 +94,7 @@ pub fn reload(app: &App) {
     merged.bounce.local_part = old.bounce.local_part.clone();
     merged.bounce.key_file = old.bounce.key_file.clone();
     merged.store = old.store.clone();
-    merged.smtp.relays = old.smtp.relays.clone();
-    merged.smtp.helo = old.smtp.helo.clone();
-    merged.smtp.concurrency = old.smtp.concurrency;
-    merged.smtp.timeout_secs = old.smtp.timeout_secs;
+    merged.smtp = old.smtp.clone();
     merged.watch = old.watch.clone();
     app.set_config(merged);
     for key in &needs_restart {
@@ -101,14 +112,16 @@ mod tests {
     use std::path::Path;
 
     #[test]
-    fn listen_address_change_needs_a_restart_rate_does_not() {
+    fn listen_address_and_rate_need_a_restart_css_does_not() {
         let p = Path::new("/x/mm.toml");
         let old = Config::parse(p, "[smtp]\nrate = 5\n").unwrap();
         let new = Config::parse(
             p,
-            "[smtp]\nrate = 50\n[api]\nlisten = \"127.0.0.1:9999\"\n[content]\ndefault_css = \"b{}\"\n",
+            "[smtp]\nrate = 5\n[api]\nlisten = \"127.0.0.1:9999\"\n[content]\ndefault_css = \"b{}\"\n[bounce]\nsuppress = false\n",
         )
         .unwrap();
         assert_eq!(restart_keys(&old, &new), vec!["api.listen"]);
+        let faster = Config::parse(p, "[smtp]\nrate = 50\n").unwrap();
+        assert_eq!(restart_keys(&old, &faster), vec!["smtp.rate"]);
     }
 }

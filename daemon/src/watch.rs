@@ -108,7 +108,6 @@ pub async fn run(app: App) {
     // Keep the debouncer alive for the whole loop; dropping it stops watching.
     let _watching = match started {
         Ok(w) => {
-            app.health().set(Component::Watcher, true);
             tracing::info!(poll = config.watch.poll, reports = %reports_dir.display(), mailings = %mailings_dir.display(), "watching for changes");
             Some(w)
         }
@@ -125,6 +124,10 @@ pub async fn run(app: App) {
             refresh_problem_gauge(app);
         })
         .await;
+    // Up (and /healthz 200) only once the files on disk are loaded.
+    if _watching.is_some() {
+        app.health().set(Component::Watcher, true);
+    }
 
     loop {
         let batch = tokio::select! {

@@ -129,3 +129,48 @@ fn admin_token_and_verp_key_are_private() {
     }
     assert_eq!(d.stop(), Some(0));
 }
+
+#[test]
+fn sighup_applies_css_and_warns_about_listen_changes() {
+    let mut d = Daemon::prepare("127.0.0.1:9", "");
+    d.write("data/reports/kunden.csv", REPORT.as_bytes());
+    d.add_mailing(
+        "m",
+        &mailing_toml("kunden.csv", "Hi [Nachname]"),
+        "<p>Hi</p>",
+    );
+    d.start();
+    let (status, before) = d.get("/api/mailings/m/preview");
+    assert_eq!(status, 200, "{before}");
+    assert!(!before.contains("reloaded-css-marker"), "{before}");
+
+    let text = std::fs::read_to_string(&d.config).unwrap();
+    let new_port = free_port();
+    let changed = text.replace(
+        &d.api.replace("http://", ""),
+        &format!("127.0.0.1:{new_port}"),
+    ) + "[content]\ndefault_css = \"p { color: red } /* reloaded-css-marker */\"\n";
+    std::fs::write(&d.config, changed).unwrap();
+    signal(d.child.as_ref().unwrap().id(), "HUP");
+    d.wait_for(10, "the reload", || {
+        d.log_text().contains("config reloaded").then_some(())
+    });
+    let log = d.log_text();
+    assert!(
+        log.contains("api.listen") && log.contains("needs a restart"),
+        "{log}"
+    );
+    // Still on the old address (the new one takes a restart), with the new CSS.
+    let (status, after) = d.get("/api/mailings/m/preview");
+    assert_eq!(status, 200, "{after}");
+    assert!(after.contains("reloaded-css-marker"), "{after}");
+
+    // A broken config on SIGHUP changes nothing and keeps the daemon running.
+    std::fs::write(&d.config, "[smtp\n").unwrap();
+    signal(d.child.as_ref().unwrap().id(), "HUP");
+    d.wait_for(10, "the failed reload", || {
+        d.log_text().contains("config not reloaded").then_some(())
+    });
+    assert_eq!(d.get_raw("/healthz", None).unwrap().0, 200);
+    assert_eq!(d.stop(), Some(0));
+}
