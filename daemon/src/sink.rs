@@ -167,6 +167,160 @@ impl ReportSink for StoreSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::Parts;
+    use mm_bounce::BounceReport;
+    use mm_domain::{VerpKey, VerpToken};
+    use mm_store::NewRecipient;
+
+    fn app(dir: &std::path::Path) -> App {
+        let config = crate::config::Config::parse(
+            &dir.join("mm.toml"),
+            "data_dir = \"data\"\nstate_dir = \"state\"\n",
+        )
+        .unwrap();
+        let store = mm_store::Store::open(config.store_dir(), 8 << 20).unwrap();
+        App::new(Parts {
+            config,
+            lifecycle: crate::lifecycle::Lifecycle::new(),
+            metrics: crate::metrics::install(),
+            token: crate::token::AdminToken::local(),
+            store,
+            verp: VerpKey::from_bytes(&[3u8; 32]),
+            pool: None,
+        })
+    }
+
+    /// A sent mailing "m" with two contacts of customer C1, and its documents.
+    fn sent_mailing(app: &App) -> u32 {
+        let store = app.store();
+        let m = store.ensure_mailing("m").unwrap();
+        let row = |email: &str, contact: &str| NewRecipient {
+            customer_id: Some("C1".into()),
+            contact_id: Some(contact.into()),
+            email: email.into(),
+            send: true,
+            ..Default::default()
+        };
+        store
+            .import_recipients(
+                "m",
+                vec![row("a@remote.test", "1"), row("b@remote.test", "2")],
+            )
+            .unwrap();
+        store.set_mailing_state("m", MailingState::Sending).unwrap();
+        for r in 0..2 {
+            store
+                .update_recipient(
+                    m.number,
+                    r,
+                    &RecipientUpdate::sent(Some("Q1".into()), "250 ok"),
+                )
+                .unwrap();
+        }
+        store.set_mailing_state("m", MailingState::Sent).unwrap();
+        crate::documents::write_for_mailing(app, "m").unwrap();
+        m.number
+    }
+
+    fn bounce(address: &str, token: Option<VerpToken>, valid: bool) -> ReportEvent {
+        ReportEvent {
+            envelope_sender: String::new(),
+            envelope_recipients: vec!["bounce+x@bounces.localhost".into()],
+            queue_id: Some("4XyZ".into()),
+            raw: format!("From: MAILER-DAEMON\r\n\r\nreport about {address}\r\n").into_bytes(),
+            report: BounceReport {
+                kind: ReportKind::Bounce,
+                recipients: vec![RecipientResult {
+                    address: address.into(),
+                    action: Some("failed".into()),
+                    status: Some("5.1.1".into()),
+                    reply_code: Some(550),
+                    reason: BounceReason::UserUnknown,
+                    hard: true,
+                    diagnostic: Some("550 5.1.1 User unknown".into()),
+                    remote_mta: Some("mx.remote.test".into()),
+                }],
+                ..BounceReport::not_a_report()
+            },
+            token,
+            token_source: None,
+            token_valid: valid,
+        }
+    }
+
+    #[test]
+    fn a_verified_bounce_is_recorded_suppressed_and_shown_in_the_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path());
+        let number = sent_mailing(&app);
+        let sink = StoreSink::new(app.clone());
+        let token = app.verp().sign(number, 0);
+        let outcome = sink
+            .record(bounce("a@remote.test", Some(token), true))
+            .unwrap();
+        assert_eq!(outcome, SinkOutcome::Recorded);
+
+        let store = app.store();
+        let r = store.recipient(number, 0).unwrap().unwrap();
+        assert_eq!(r.status, RecipientStatus::Bounced);
+        assert_eq!(r.reason, Some(BounceReason::UserUnknown));
+        assert_eq!(r.status_code.as_deref(), Some("5.1.1"));
+        assert!(r.hard);
+        assert_eq!(r.remote_mta.as_deref(), Some("mx.remote.test"));
+        let raw = store.reports(number, 0).unwrap();
+        assert_eq!(raw.len(), 1);
+        assert!(String::from_utf8_lossy(&raw[0].bytes).contains("report about a@remote.test"));
+        assert!(
+            store.is_suppressed("A@remote.test").unwrap(),
+            "hard bounce → suppressed"
+        );
+        assert!(!store.is_suppressed("b@remote.test").unwrap());
+
+        let doc = store
+            .document("C1", mm_store::MAILING_DOCUMENT, "m")
+            .unwrap()
+            .unwrap();
+        let a = doc
+            .contacts
+            .iter()
+            .find(|c| c.email == "a@remote.test")
+            .unwrap();
+        assert_eq!(a.status, RecipientStatus::Bounced);
+        let file = std::fs::read_to_string(dir.path().join("data/documents/C1/m.json")).unwrap();
+        assert!(file.contains("\"bounced\""), "{file}");
+    }
+
+    #[test]
+    fn without_a_token_the_address_decides_forged_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path());
+        let number = sent_mailing(&app);
+        let sink = StoreSink::new(app.clone());
+        let store = app.store();
+
+        // Forged: signed with another key. The milter calls `forged`, never `record`.
+        let forged = VerpKey::from_bytes(&[9u8; 32]).sign(number, 1);
+        sink.forged(&bounce("b@remote.test", Some(forged), false));
+        assert_eq!(store.counter(mm_store::FORGED_REPORTS).unwrap(), 1);
+        assert_eq!(
+            store.recipient(number, 1).unwrap().unwrap().status,
+            RecipientStatus::Sent
+        );
+
+        // No token anywhere: matched by the report's recipient address.
+        let outcome = sink.record(bounce("B@remote.test", None, false)).unwrap();
+        assert_eq!(outcome, SinkOutcome::Recorded);
+        assert_eq!(
+            store.recipient(number, 1).unwrap().unwrap().status,
+            RecipientStatus::Bounced
+        );
+
+        // Nobody known: ignored (the milter lets the message through).
+        let outcome = sink
+            .record(bounce("stranger@remote.test", None, false))
+            .unwrap();
+        assert_eq!(outcome, SinkOutcome::Ignored);
+    }
 
     #[test]
     fn kinds_map_to_statuses() {
