@@ -102,3 +102,27 @@ fn watcher_picks_up_files_written_by_rename() {
     assert_eq!(d.get_json("/api/mailings/spring")["state"], "sent");
     assert_eq!(d.stop(), Some(0));
 }
+
+#[test]
+fn poll_watcher_for_network_file_systems() {
+    let mut d = Daemon::prepare("127.0.0.1:9", "");
+    let config = std::fs::read_to_string(&d.config)
+        .unwrap()
+        .replace("[watch]\n", "[watch]\npoll = true\npoll_secs = 1\n");
+    std::fs::write(&d.config, config).unwrap();
+    d.start();
+    d.write("data/reports/kunden.csv", REPORT.as_bytes());
+    d.add_mailing(
+        "polled",
+        &mailing_toml("kunden.csv", "Hi [Nachname]"),
+        "<p>Hi</p>",
+    );
+    let m = d.wait_for(20, "the polled mailing", || {
+        let (status, body) = d.get("/api/mailings/polled");
+        (status == 200)
+            .then(|| serde_json::from_str::<serde_json::Value>(&body).unwrap())
+            .filter(|m| m["total"] == 6)
+    });
+    assert_eq!(m["problems"], serde_json::json!([]));
+    assert_eq!(d.stop(), Some(0));
+}
