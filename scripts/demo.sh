@@ -114,7 +114,10 @@ say "Sending the example mailing '$mailing'"
 "$mm" send "$mailing"
 
 say "Waiting for the reports to come back through the milter (up to ${wait_reports}s)"
-# Done when no recipient is still pending and the ones the remote rejects are bounced.
+# Done when no recipient is still pending and the six that cannot be delivered are reported:
+# unknown@, full@ and blocked@remote.test (refused by the remote), nxdomain.test (no such
+# domain), unknown-user@local.test (no such local user) bounce at once; later@remote.test
+# (450 at the remote) gets a delay warning after Postfix's delay_warning_time (~21 s).
 token=$(cat "$demo/state/api.token")
 for _ in $(seq 1 "$wait_reports"); do
     counts=$(curl -fsS -H "Authorization: Bearer $token" \
@@ -124,7 +127,7 @@ m = json.load(sys.stdin)
 c = m.get("counts", {})
 print(c.get("pending", 0), c.get("bounced", 0) + c.get("delayed", 0))')
     read -r pending reported <<<"$counts"
-    [[ $pending -eq 0 && $reported -ge 4 ]] && break
+    [[ $pending -eq 0 && $reported -ge 6 ]] && break
     sleep 1
 done
 

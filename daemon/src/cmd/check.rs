@@ -364,7 +364,7 @@ mod tests {
         );
         assert!(m.problems.is_empty(), "{:?}", m.problems);
         let c = m.counts.unwrap();
-        // The example report: 14 rows; a customer block on 2 contacts, a contact block, an
+        // The example report: 16 rows; a customer block on 2 contacts, a contact block, an
         // invalid address, a duplicate.
         assert_eq!(
             (
@@ -375,7 +375,7 @@ mod tests {
                 c.invalid_address,
                 c.duplicate
             ),
-            (14, 9, 2, 1, 1, 1)
+            (16, 11, 2, 1, 1, 1)
         );
     }
 
