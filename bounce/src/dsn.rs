@@ -130,6 +130,7 @@ const MARKERS: &[&str] = &[
 static MARKER_AC: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
     std::sync::LazyLock::new(|| {
         aho_corasick::AhoCorasickBuilder::new()
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .ascii_case_insensitive(true)
             .build(MARKERS)
             .ok()

@@ -33,6 +33,8 @@ use std::sync::LazyLock;
 
 /// How deep forwarded reports (a report attached to another message) are followed.
 const MAX_DEPTH: usize = 3;
+/// How much of the report text is searched as context for a reason, in bytes.
+const MAX_CONTEXT: usize = 8 * 1024;
 /// Longest diagnostic kept per recipient, in bytes.
 const MAX_DIAG: usize = 1000;
 
@@ -62,6 +64,18 @@ fn classify_at(raw: &[u8], depth: usize) -> BounceReport {
         }
     }
     rep
+}
+
+/// The first `max` bytes of `s`, cut at a char boundary.
+fn prefix(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or(s)
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -191,6 +205,7 @@ macro_rules! needles {
     ($name:ident = $list:expr) => {
         static $name: Needles = Needles(LazyLock::new(|| {
             AhoCorasickBuilder::new()
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                 .ascii_case_insensitive(true)
                 .build($list)
                 .ok()
@@ -456,7 +471,12 @@ fn result(
         }
     }
     let reply_code = scan::reply_code(diag).map(|r| r.1);
-    let ctx = if use_context { context } else { "" };
+    // The explanation of a report is at its top; a bounded context keeps long reports cheap.
+    let ctx = if use_context {
+        prefix(context, MAX_CONTEXT)
+    } else {
+        ""
+    };
     let words = unwrap_multiline_reply(diag);
     let mut reason = reason::decide(status.as_deref(), &words, ctx, action.as_deref());
     // A connection that kept timing out until the sender gave up: the message expired.

@@ -953,6 +953,7 @@ static TABLE: LazyLock<Option<Table>> = LazyLock::new(|| {
         }
     }
     let ac = AhoCorasickBuilder::new()
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::Standard)
         .build(&pats)
@@ -1111,6 +1112,7 @@ const COMMAND_WORDS: &[(&str, Command)] = &[
 
 static COMMANDS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
     AhoCorasickBuilder::new()
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
         .ascii_case_insensitive(true)
         .build(COMMAND_WORDS.iter().map(|c| c.0))
         .ok()

@@ -100,17 +100,12 @@ const SEP_SENTENCES: &[&str] = &[
     "below is the original message",
 ];
 
-static SEP_WORDS_AC: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+/// Separator words and sentences in one automaton; ids below `SEP_WORDS.len()` are words.
+static SEP_AC: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
     AhoCorasickBuilder::new()
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
         .ascii_case_insensitive(true)
-        .build(SEP_WORDS)
-        .ok()
-});
-
-static SEP_SENTENCES_AC: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
-    AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .build(SEP_SENTENCES)
+        .build(SEP_WORDS.iter().chain(SEP_SENTENCES))
         .ok()
 });
 
@@ -121,50 +116,50 @@ pub fn is_separator(line: &str) -> bool {
         return false;
     }
     let decorated = t.starts_with(['-', '=', '*', '_', '<', '#', '~']);
-    if decorated && SEP_WORDS_AC.as_ref().is_some_and(|ac| ac.is_match(t)) {
-        return true;
-    }
-    SEP_SENTENCES_AC
-        .as_ref()
-        .is_some_and(|ac| ac.find_iter(t).any(|m| m.start() == 0 || t.len() < 70))
+    SEP_AC.as_ref().is_some_and(|ac| {
+        ac.find_overlapping_iter(t).any(|m| {
+            if m.pattern().as_usize() < SEP_WORDS.len() {
+                decorated
+            } else {
+                m.start() == 0 || t.len() < 70
+            }
+        })
+    })
 }
 
 /// Splits a plain-text report at its separator: (report text, returned original if any).
 pub fn split_returned(text: &str) -> (&str, Option<&str>) {
-    // One automaton pass over the whole text finds the candidate lines; only those are
-    // checked (most lines of a report are not separators).
-    let (Some(words), Some(sentences)) = (SEP_WORDS_AC.as_ref(), SEP_SENTENCES_AC.as_ref()) else {
+    // One automaton pass finds the candidate lines in order; the first real separator ends
+    // the scan (the returned original after it can be long).
+    let Some(ac) = SEP_AC.as_ref() else {
         return (text, None);
     };
-    let candidates = words.find_iter(text).chain(sentences.find_iter(text));
-    let mut best: Option<(usize, usize)> = None;
-    for m in candidates {
+    let mut checked_line = usize::MAX;
+    for m in ac.find_iter(text) {
         let start = text
             .get(..m.start())
             .and_then(|b| b.rfind('\n'))
             .map_or(0, |p| p + 1);
-        if best.is_some_and(|b| b.0 <= start) {
+        if start == checked_line {
             continue;
         }
+        checked_line = start;
         let end = text
             .get(m.end()..)
             .and_then(|a| a.find('\n'))
             .map_or(text.len(), |p| m.end() + p + 1);
         if is_separator(text.get(start..end).unwrap_or_default()) {
-            best = Some((start, end));
+            return (
+                text.get(..start).unwrap_or(text),
+                Some(
+                    text.get(end..)
+                        .unwrap_or_default()
+                        .trim_start_matches(['\r', '\n']),
+                ),
+            );
         }
     }
-    match best {
-        Some((start, end)) => (
-            text.get(..start).unwrap_or(text),
-            Some(
-                text.get(end..)
-                    .unwrap_or_default()
-                    .trim_start_matches(['\r', '\n']),
-            ),
-        ),
-        None => (text, None),
-    }
+    (text, None)
 }
 
 /// Prefixes after which an address mid-line is still the subject of the line.
