@@ -38,9 +38,15 @@ const MAX_CONTEXT: usize = 8 * 1024;
 /// Longest diagnostic kept per recipient, in bytes.
 const MAX_DIAG: usize = 1000;
 
-/// Classifies one raw message (LF or CRLF line ends). Never panics, does no I/O.
+/// How much of a message is read. Reports put the explanation and the delivery-status fields
+/// first and the returned original (with its attachments) last; beyond this, only the original
+/// could be cut, and parsing megabytes of it would be wasted work.
+pub const MAX_INPUT: usize = 1024 * 1024;
+
+/// Classifies one raw message (LF or CRLF line ends). Never panics, does no I/O. Only the first
+/// [`MAX_INPUT`] bytes are read.
 pub fn classify(raw: &[u8]) -> BounceReport {
-    classify_at(raw, 0)
+    classify_at(raw.get(..MAX_INPUT).unwrap_or(raw), 0)
 }
 
 fn classify_at(raw: &[u8], depth: usize) -> BounceReport {

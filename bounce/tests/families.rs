@@ -245,3 +245,23 @@ fn feedback_fields_in_a_plain_text_part() {
     assert_eq!(rep.kind, K::Feedback);
     assert_eq!(rep.recipients[0].address, "sam@isp.test");
 }
+
+#[test]
+fn report_with_a_huge_returned_original() {
+    // A 5 MB attachment after the report: input is cut at MAX_INPUT, the report is still read.
+    let inner = std::fs::read_to_string(format!(
+        "{}/tests/fixtures/postfix-userunknown.eml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let big = "QUJD".repeat(5 * 1024 * 1024 / 4);
+    let raw = inner.replace(
+        "--B1.1700000000/mx1.sender.test--",
+        &format!("--B1.1700000000/mx1.sender.test\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n{big}\n--B1.1700000000/mx1.sender.test--"),
+    );
+    assert!(raw.len() > mm_bounce::MAX_INPUT);
+    let rep = classify(raw.as_bytes());
+    assert_eq!(rep.kind, K::Bounce);
+    assert_eq!(rep.recipients[0].address, "alice@receiver.test");
+    assert_eq!(rep.recipients[0].reason, R::UserUnknown);
+}
