@@ -44,6 +44,12 @@ pub fn verp(app: &App) -> Verp {
 pub async fn run(app: App, pool: SmtpPool) {
     let shutdown = app.lifecycle().token();
     app.health().set(Component::Sender, true);
+    // The first look waits for the watcher's start-up scan (it wakes us), so that mailings
+    // left `sending` by a previous run have their folders loaded.
+    tokio::select! {
+        _ = shutdown.cancelled() => {}
+        _ = app.send_requested() => {}
+    }
     loop {
         let sending = app
             .blocking(|app| {

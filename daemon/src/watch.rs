@@ -128,6 +128,8 @@ pub async fn run(app: App) {
     if _watching.is_some() {
         app.health().set(Component::Watcher, true);
     }
+    // A mailing left `sending` by a previous run can go on now that its folder is loaded.
+    app.wake_sender();
 
     loop {
         let batch = tokio::select! {
