@@ -174,3 +174,25 @@ fn sighup_applies_css_and_warns_about_listen_changes() {
     assert_eq!(d.get_raw("/healthz", None).unwrap().0, 200);
     assert_eq!(d.stop(), Some(0));
 }
+
+#[test]
+fn unix_milter_socket_and_json_logs() {
+    let mut d = Daemon::prepare("127.0.0.1:9", "log_format = \"json\"");
+    let sock = d.path("milter.sock");
+    let config = std::fs::read_to_string(&d.config).unwrap().replace(
+        &format!("inet:127.0.0.1:{}", d.milter_port),
+        &format!("unix:{}", sock.display()),
+    );
+    std::fs::write(&d.config, config).unwrap();
+    d.start();
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::metadata(&sock).unwrap().file_type().is_socket());
+    std::os::unix::net::UnixStream::connect(&sock).expect("the milter accepts on the socket");
+    assert_eq!(d.stop(), Some(0));
+    assert!(!sock.exists(), "the socket is removed at shutdown");
+    let log = d.log_text();
+    let first = log.lines().next().expect("log lines");
+    let v: serde_json::Value =
+        serde_json::from_str(first).unwrap_or_else(|e| panic!("{e}: {first}"));
+    assert!(v["level"].is_string(), "{v}");
+}
