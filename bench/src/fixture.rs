@@ -128,7 +128,7 @@ pub fn row(i: u64) -> Vec<String> {
         format!("{}", 10_000 + i / 3),
         format!("Müller & Söhne {} GmbH", i / 3),
         format!("{}", 500_000 + i),
-        if i % 2 == 0 { "Herr" } else { "Frau" }.into(),
+        if i.is_multiple_of(2) { "Herr" } else { "Frau" }.into(),
         "Jürgen".into(),
         format!("Groß-{i}"),
         address(i),

@@ -1,0 +1,110 @@
+//! Figure 3: recipients/s through a real private Postfix relaying to `smtp-sink`: our sender
+//! submits the mailing to Postfix, Postfix relays it to the sink; the time runs until the last
+//! recipient is accepted *and* Postfix's queue is empty again. The reference, in the same
+//! run: `smtp-source` submitting as many messages of the same bytes over as many reused
+//! sessions into the same Postfix, timed the same way.
+//!
+//! ```text
+//! BENCH_POSTFIX_COUNT=5000 BENCH_POSTFIX_CONNECTIONS=4 \
+//!   cargo run --release -p mm-bench --example fig3_postfix
+//! ```
+use anyhow::Result;
+use mm_bench::{fixture, knob, rate, sender, sink::Sink, source, Figure};
+use mm_render::MessageIds;
+use mm_tests::{PostfixBuilder, TestDir};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let count = knob("BENCH_POSTFIX_COUNT", 5_000);
+    let conns = knob("BENCH_POSTFIX_CONNECTIONS", 4);
+    let rounds = knob("BENCH_POSTFIX_ROUNDS", 2).max(1);
+    // Declared first: removed after the instances are stopped.
+    let dir = TestDir::new("bench-postfix")?;
+    let folder = fixture::write_mailing(dir.path(), 20)?;
+    let mailing = fixture::load(&folder)?;
+    let prepared = Arc::new(fixture::prepare(&mailing, &fixture::columns())?);
+    let store = mm_store::Store::open(dir.path().join("store"), fixture::CACHE_MB << 20)?;
+    let a = fixture::verp().address(1, 0, &fixture::address(0));
+    let sample = prepared.render(
+        &fixture::row(0),
+        &MessageIds::new(a.message_id, a.token.to_string()),
+    )?;
+    let message_file = dir.path().join("message.eml");
+    source::write_message_file(&message_file, &sample)?;
+
+    let sink = Sink::start()?;
+    let relay = PostfixBuilder::new("relay", &dir.subdir("relay")?)
+        .route_smtp(fixture::DEST_DOMAIN, &sink.next_hop())
+        .start()?;
+    let relay_addr = relay.smtpd_addr().to_string();
+    eprintln!(
+        "{count} recipients per run, {conns} connection(s), {rounds} round(s), message {} KB, Postfix at {relay_addr}",
+        sample.len() / 1024
+    );
+    let drain = |what: &str, started: Instant| -> Result<f64> {
+        relay.wait_queue_empty(Duration::from_secs(3600))?;
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!("  {what}: queue empty after {secs:.2} s");
+        Ok(secs)
+    };
+
+    // Warm-up, not measured: the first sessions start Postfix's smtpd/cleanup/smtp processes.
+    source::Source {
+        server: &relay_addr,
+        sessions: conns,
+        count: 100,
+        message_file: &message_file,
+        from: &a.envelope.sender,
+        to: &fixture::address(0),
+    }
+    .run()?;
+    relay.wait_queue_empty(Duration::from_secs(600))?;
+    let (mut ours_secs, mut ref_secs) = (0.0, 0.0);
+    for round in 0..rounds {
+        let id = format!("relay-{round}");
+        fixture::store_with_recipients(&store, &id, count)?;
+
+        let started = Instant::now();
+        source::Source {
+            server: &relay_addr,
+            sessions: conns,
+            count,
+            message_file: &message_file,
+            from: &a.envelope.sender,
+            to: &fixture::address(0),
+        }
+        .run()?;
+        eprintln!(
+            "[{round}] smtp-source accepted after {:.2} s",
+            started.elapsed().as_secs_f64()
+        );
+        ref_secs += drain("smtp-source", started)?;
+
+        let started = Instant::now();
+        let run = sender::send_mailing(&store, &id, prepared.clone(), &relay_addr, conns as usize)
+            .await?;
+        eprintln!(
+            "[{round}] mm-send accepted {} after {:.2} s",
+            run.progress.sent, run.secs
+        );
+        ours_secs += drain("mm-send", started)?;
+    }
+    let n = count * rounds;
+    Figure::rate_vs(
+        "3",
+        &format!(
+            "recipients/s through a private Postfix to smtp-sink, {conns} connection(s), {n} recipients (ref: smtp-source -d -s {conns} into the same Postfix)"
+        ),
+        rate(n, ours_secs),
+        rate(n, ref_secs),
+        "rcpt/s",
+        0.0,
+        0.9,
+    )
+    .print();
+    drop(relay);
+    drop(sink);
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! Figure 4: peak resident memory (VmHWM) of the whole job for 100,000 and for 1,000,000
+//! recipients: the report CSV streamed through the recipient list into the store (as the
+//! daemon imports it), then sent through `mm-send` to `smtp-sink`. Target: ≤ 200 MB, and flat
+//! — the 1,000,000 peak within 1.25 × the 100,000 peak.
+//!
+//! Each size runs in a child process of its own (this program with `--child`), so each peak
+//! is that size's alone; the report files are written by the parent.
+//!
+//! ```text
+//! BENCH_RSS_COUNTS=100000,1000000 BENCH_RSS_CONNECTIONS=16 \
+//!   cargo run --release -p mm-bench --example fig4_rss
+//! ```
+use anyhow::{bail, Context, Result};
+use mm_bench::measure::vm_hwm_kb;
+use mm_bench::{fixture, knob, rate, sender, sink::Sink, Figure};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+const LIMIT_MB: f64 = 200.0;
+const FLAT: f64 = 1.25;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--child") {
+        let folder = PathBuf::from(args.get(1).context("--child FOLDER REPORT STORE")?);
+        let report = PathBuf::from(args.get(2).context("--child FOLDER REPORT STORE")?);
+        let store = PathBuf::from(args.get(3).context("--child FOLDER REPORT STORE")?);
+        let rt = tokio::runtime::Runtime::new()?;
+        return rt.block_on(child(&folder, &report, &store));
+    }
+    let counts: Vec<u64> = std::env::var("BENCH_RSS_COUNTS")
+        .unwrap_or_else(|_| "100000,1000000".into())
+        .split(',')
+        .filter_map(|c| c.trim().replace('_', "").parse().ok())
+        .collect();
+    let dir = tempfile::tempdir()?;
+    let folder = fixture::write_mailing(dir.path(), 20)?;
+    let exe = std::env::current_exe()?;
+    let mut peaks = Vec::new();
+    for &n in &counts {
+        let report = dir.path().join(format!("report-{n}.csv"));
+        let t = Instant::now();
+        fixture::write_report(&report, n)?;
+        eprintln!(
+            "[{n}] report written: {:.1} MB in {:.1?}",
+            std::fs::metadata(&report)?.len() as f64 / 1e6,
+            t.elapsed()
+        );
+        let store = dir.path().join(format!("store-{n}"));
+        let out = std::process::Command::new(&exe)
+            .arg("--child")
+            .arg(&folder)
+            .arg(&report)
+            .arg(&store)
+            .stderr(std::process::Stdio::inherit())
+            .output()?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() {
+            bail!("child for {n} recipients failed ({}): {stdout}", out.status);
+        }
+        let kb: u64 = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("VMHWM_KB "))
+            .and_then(|v| v.trim().parse().ok())
+            .context("the child printed no VMHWM_KB line")?;
+        peaks.push((n, kb as f64 / 1024.0));
+        std::fs::remove_file(&report)?;
+        let _ = std::fs::remove_dir_all(&store);
+    }
+    let Some(&(n0, base)) = peaks.first() else {
+        bail!("no sizes given in BENCH_RSS_COUNTS");
+    };
+    for &(n, mb) in &peaks {
+        let ratio = mb / base;
+        let flat = n == n0 || ratio <= FLAT;
+        Figure {
+            id: format!("4-{n}"),
+            what: format!(
+                "peak RSS, import → send to smtp-sink, {n} recipients (ref: the {n0} peak)"
+            ),
+            value: format!("{mb:.1} MB"),
+            reference: if n == n0 {
+                "—".into()
+            } else {
+                format!("{base:.1} MB")
+            },
+            ratio: if n == n0 {
+                "—".into()
+            } else {
+                format!("{ratio:.2}×")
+            },
+            target: format!("≤ {LIMIT_MB:.0} MB and ≤ {FLAT}× the {n0} peak"),
+            met: mb <= LIMIT_MB && flat,
+        }
+        .print();
+    }
+    Ok(())
+}
+
+/// One size: import the report into a fresh store, send it all, print the peak.
+async fn child(folder: &Path, report: &Path, store_dir: &Path) -> Result<()> {
+    let mailing = fixture::load(folder)?;
+    let store = mm_store::Store::open(store_dir, fixture::CACHE_MB << 20)?;
+    let t = Instant::now();
+    let (columns, to_send) = fixture::import_report(&store, &mailing, report)?;
+    eprintln!(
+        "  imported {to_send} recipients in {:.1?}, peak so far {:.1} MB",
+        t.elapsed(),
+        vm_hwm_kb().unwrap_or(0) as f64 / 1024.0
+    );
+    let prepared = Arc::new(fixture::prepare(&mailing, &columns)?);
+    let sink = Sink::start()?;
+    let conns = knob("BENCH_RSS_CONNECTIONS", 16) as usize;
+    let run = sender::send_mailing(&store, &mailing.id, prepared, &sink.addr(), conns).await?;
+    eprintln!(
+        "  sent {} in {:.1} s ({:.0}/s over {conns} connections), peak {:.1} MB",
+        run.progress.sent,
+        run.secs,
+        rate(run.progress.sent, run.secs),
+        vm_hwm_kb().unwrap_or(0) as f64 / 1024.0
+    );
+    drop(sink);
+    println!("VMHWM_KB {}", vm_hwm_kb().unwrap_or(0));
+    Ok(())
+}

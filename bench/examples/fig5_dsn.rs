@@ -1,0 +1,184 @@
+//! Figure 5: bounce reports classified per second on one core over the real corpus
+//! (`../shared/dsn-corpus`, read, never copied), against flufl.bounce's `scan_message` over
+//! the same files, in the same run. `bench/run.sh` runs this under `taskset -c 0`, so the
+//! children (the CLI, Python) share that one core; every rate is per CPU second.
+//!
+//! - `5`: `mailing-manager dsn parse FILE...` — the administrator's command, JSON out
+//!   (to /dev/null), files read from disk; CPU time of the child processes. Needs the binary
+//!   (`BENCH_MM_BIN`, built by run.sh); without it only `5-lib` is printed.
+//! - `5-lib`: `mm_bounce::classify` in this process over the files held in memory.
+//! - reference: `python bench/flufl_scan.py` (a venv with flufl.bounce, made by run.sh): each
+//!   file read, parsed with `email`, and scanned.
+//!
+//! ```text
+//! BENCH_DSN_CORPUS=../shared/dsn-corpus BENCH_DSN_ROUNDS=20 BENCH_PYTHON=bench/.venv/bin/python \
+//!   BENCH_MM_BIN=target/release/mailing-manager \
+//!   taskset -c 0 cargo run --release -p mm-bench --example fig5_dsn
+//! ```
+use anyhow::{bail, Context, Result};
+use mm_bench::measure::{children_cpu_secs, thread_cpu_secs};
+use mm_bench::{knob, rate, Figure};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// File arguments per `dsn parse` invocation (well inside the kernel's argument limit).
+const ARGS_PER_RUN: usize = 8_000;
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for e in std::fs::read_dir(dir).with_context(|| format!("read {}", dir.display()))? {
+        let p = e?.path();
+        if p.is_dir() {
+            collect(&p, out)?;
+        } else {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let corpus = PathBuf::from(
+        std::env::var("BENCH_DSN_CORPUS").unwrap_or_else(|_| "../shared/dsn-corpus".into()),
+    );
+    let rounds = knob("BENCH_DSN_ROUNDS", 20).max(1);
+    let python = std::env::var("BENCH_PYTHON").unwrap_or_else(|_| "bench/.venv/bin/python".into());
+    let script =
+        std::env::var("BENCH_FLUFL_SCRIPT").unwrap_or_else(|_| "bench/flufl_scan.py".into());
+    // The reports are under maildir/; the corpus root also holds its LICENSE and truth table.
+    let root = if corpus.join("maildir").is_dir() {
+        corpus.join("maildir")
+    } else {
+        corpus.clone()
+    };
+    if !root.is_dir() {
+        println!(
+            "SKIPPED: no bounce corpus at {} (set BENCH_DSN_CORPUS)",
+            corpus.display()
+        );
+        return Ok(());
+    }
+    let mut files = Vec::new();
+    collect(&root, &mut files)?;
+    files.sort();
+    let files: Vec<PathBuf> = files
+        .into_iter()
+        .map(|f| std::fs::canonicalize(&f).unwrap_or(f))
+        .collect();
+    let bytes: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    eprintln!(
+        "{} report files ({:.1} MB) under {}, {rounds} rounds",
+        files.len(),
+        bytes as f64 / 1e6,
+        root.display()
+    );
+
+    // The reference: flufl.bounce.
+    let list = tempfile::NamedTempFile::new()?;
+    std::fs::write(
+        list.path(),
+        files
+            .iter()
+            .map(|f| format!("{}\n", f.display()))
+            .collect::<String>(),
+    )?;
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg(rounds.to_string())
+        .arg(list.path())
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("run {python} {script} (run.sh makes the venv)"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!("{python} {script} failed ({}): {text}", out.status);
+    }
+    let flufl: f64 = text
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("reports_per_cpu_s="))
+        .and_then(|v| v.parse().ok())
+        .with_context(|| format!("no reports_per_cpu_s in {text:?}"))?;
+    eprintln!("flufl.bounce: {}", text.trim());
+
+    // Ours, the command.
+    if let Ok(bin) = std::env::var("BENCH_MM_BIN") {
+        // All rounds' files in as few invocations as the argument list allows, so that the
+        // process start-up is paid about once, as flufl's interpreter start-up is not counted.
+        let all: Vec<&PathBuf> = (0..rounds).flat_map(|_| files.iter()).collect();
+        let cpu0 = children_cpu_secs();
+        for chunk in all.chunks(ARGS_PER_RUN) {
+            let status = Command::new(&bin)
+                .args([
+                    "--config",
+                    "/nonexistent/mailing-manager.toml",
+                    "dsn",
+                    "parse",
+                ])
+                .args(chunk)
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .status()
+                .with_context(|| format!("run {bin}"))?;
+            if !status.success() {
+                bail!("{bin} dsn parse failed: {status}");
+            }
+        }
+        let cpu = children_cpu_secs() - cpu0;
+        let n = files.len() as u64 * rounds;
+        let ours = rate(n, cpu);
+        eprintln!("mailing-manager dsn parse: {n} reports in {cpu:.3} CPU s = {ours:.0}/s");
+        Figure::rate_vs(
+            "5",
+            &format!(
+                "`mailing-manager dsn parse` reports/s, one core, {} corpus files × {rounds} (ref: flufl.bounce scan_message)",
+                files.len()
+            ),
+            ours,
+            flufl,
+            "reports/s",
+            20_000.0,
+            20.0,
+        )
+        .print();
+    } else {
+        eprintln!("BENCH_MM_BIN not set: the dsn parse command is not measured");
+    }
+
+    // Ours, the library in this process.
+    let raws: Vec<Vec<u8>> = files
+        .iter()
+        .map(std::fs::read)
+        .collect::<std::io::Result<_>>()?;
+    let mut recipients = 0usize;
+    for r in &raws {
+        recipients += mm_bounce::classify(r).recipients.len();
+    }
+    let cpu0 = thread_cpu_secs();
+    for _ in 0..rounds {
+        for r in &raws {
+            recipients += std::hint::black_box(mm_bounce::classify(r))
+                .recipients
+                .len();
+        }
+    }
+    let cpu = thread_cpu_secs() - cpu0;
+    let n = raws.len() as u64 * rounds;
+    eprintln!("mm_bounce::classify: {n} reports in {cpu:.3} CPU s ({recipients} recipients)");
+    Figure::rate_vs(
+        "5-lib",
+        &format!(
+            "mm_bounce::classify reports/s in process, one core, files in memory, {} × {rounds} (ref: flufl.bounce)",
+            raws.len()
+        ),
+        rate(n, cpu),
+        flufl,
+        "reports/s",
+        20_000.0,
+        20.0,
+    )
+    .print();
+    Ok(())
+}

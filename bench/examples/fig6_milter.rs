@@ -1,0 +1,150 @@
+//! Figure 6: throughput of a private Postfix for ordinary (non-bounce) mail with our milter
+//! attached (`smtpd_milters` and `non_smtpd_milters`, as SPEC §10 says), against the same
+//! Postfix without the milter, in the same run. Two instances, identical but for the milter,
+//! both relaying to one `smtp-sink`; `smtp-source` submits the newsletter's bytes over reused
+//! sessions; the time runs until the queue is empty again. Runs alternate A B B A … so that
+//! a change of load on the shared machine hits both.
+//!
+//! ```text
+//! BENCH_MILTER_COUNT=5000 BENCH_MILTER_SESSIONS=4 BENCH_MILTER_ROUNDS=2 \
+//!   cargo run --release -p mm-bench --example fig6_milter
+//! ```
+use anyhow::Result;
+use mm_bench::{fixture, knob, rate, sink::Sink, source, Figure};
+use mm_milter::{MilterConfig, ReportEvent, ReportSink, SinkError, SinkOutcome};
+use mm_render::MessageIds;
+use mm_tests::{Postfix, PostfixBuilder, TestDir};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Ordinary mail never reaches a sink; a report would be ignored (and so accepted).
+struct NoStore;
+
+impl ReportSink for NoStore {
+    fn record(&self, _event: ReportEvent) -> Result<SinkOutcome, SinkError> {
+        Ok(SinkOutcome::Ignored)
+    }
+}
+
+/// A short run that is not measured.
+fn warm_up(pf: &Postfix, message_file: &std::path::Path) -> Result<()> {
+    let addr = pf.smtpd_addr().to_string();
+    source::Source {
+        server: &addr,
+        sessions: 4,
+        count: 100,
+        message_file,
+        from: "newsletter@muster-handel.test",
+        to: &fixture::address(0),
+    }
+    .run()?;
+    pf.wait_queue_empty(Duration::from_secs(600))?;
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let count = knob("BENCH_MILTER_COUNT", 5_000);
+    let sessions = knob("BENCH_MILTER_SESSIONS", 4);
+    let rounds = knob("BENCH_MILTER_ROUNDS", 2).max(1);
+    let dir = TestDir::new("bench-milter")?;
+    let folder = fixture::write_mailing(dir.path(), 20)?;
+    let mailing = fixture::load(&folder)?;
+    let prepared = fixture::prepare(&mailing, &fixture::columns())?;
+    let sample = prepared.render(
+        &fixture::row(0),
+        &MessageIds::new("ordinary.1@muster-handel.test", "ordinary"),
+    )?;
+    let message_file = dir.path().join("message.eml");
+    source::write_message_file(&message_file, &sample)?;
+
+    // The milter, served by its own runtime as in the daemon.
+    let rt = tokio::runtime::Runtime::new()?;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+    let milter_addr = listener.local_addr()?;
+    let config = MilterConfig::new(fixture::BOUNCE_DOMAIN, fixture::verp().key);
+    let milter = rt.spawn(mm_milter::run(
+        listener,
+        config,
+        Arc::new(NoStore),
+        shutdown.clone().cancelled_owned(),
+    ));
+
+    let sink = Sink::start()?;
+    let build = |name: &str| -> Result<PostfixBuilder> {
+        Ok(PostfixBuilder::new(name, &dir.subdir(name)?)
+            .route_smtp(fixture::DEST_DOMAIN, &sink.next_hop()))
+    };
+    let plain = build("plain")?.start()?;
+    let milterd = build("milterd")?
+        .milter(&format!("inet:{milter_addr}"))
+        .start()?;
+    eprintln!(
+        "{count} messages per run, {sessions} session(s), {rounds} round(s) each, message {} KB, milter at {milter_addr}",
+        sample.len() / 1024
+    );
+
+    let run = |pf: &Postfix| -> Result<f64> {
+        let addr = pf.smtpd_addr().to_string();
+        let started = Instant::now();
+        source::Source {
+            server: &addr,
+            sessions,
+            count,
+            message_file: &message_file,
+            from: "newsletter@muster-handel.test",
+            to: &fixture::address(0),
+        }
+        .run()?;
+        pf.wait_queue_empty(Duration::from_secs(3600))?;
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "  {}: {count} in {secs:.2} s = {:.0}/s",
+            pf.name(),
+            rate(count, secs)
+        );
+        Ok(secs)
+    };
+    // Warm-up: first sessions start the smtpd/cleanup/smtp processes of each instance.
+    for pf in [&plain, &milterd] {
+        warm_up(pf, &message_file)?;
+    }
+    let (mut with, mut without) = (0.0, 0.0);
+    for round in 0..rounds {
+        if round % 2 == 0 {
+            without += run(&plain)?;
+            with += run(&milterd)?;
+        } else {
+            with += run(&milterd)?;
+            without += run(&plain)?;
+        }
+    }
+    // An unreachable milter would be skipped (milter_default_action = accept) and the figure
+    // would measure nothing: make sure Postfix talked to it.
+    let log = milterd.maillog();
+    if let Some(line) = log
+        .lines()
+        .find(|l| l.contains("warning") && l.contains("ilter"))
+    {
+        anyhow::bail!("Postfix could not use the milter: {line}");
+    }
+    let n = count * rounds;
+    Figure::rate_vs(
+        "6",
+        &format!(
+            "Postfix throughput, ordinary mail, with the milter ({n} msgs, {sessions} sessions; ref: same Postfix without milter)"
+        ),
+        rate(n, with),
+        rate(n, without),
+        "msg/s",
+        0.0,
+        0.95,
+    )
+    .print();
+    drop(milterd);
+    drop(plain);
+    shutdown.cancel();
+    let _ = rt.block_on(milter);
+    drop(sink);
+    Ok(())
+}
