@@ -86,48 +86,54 @@ run() {
             "$name" "$name" "$rc" "$logdir/$name.log" >> "$results"
     fi
     echo "   ($((SECONDS - t0)) s)"
+    write_results
+}
+
+write_results() {
+    load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+    commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+    git diff --quiet HEAD -- . ':!bench/RESULTS.md' 2>/dev/null || commit="$commit (with uncommitted changes)"
+    cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+    table=$(
+        echo "| # | figure | value | reference (same run) | ratio | target | met |"
+        echo "|---|---|---:|---:|---:|---|---|"
+        while IFS=$'\t' read -r _ id what value ref ratio target met; do
+            echo "| $id | $what | $value | $ref | $ratio | $target | $met |"
+        done < "$results"
+    )
+    {
+        echo "# Benchmark results"
+        echo
+        echo "Written by \`bench/run.sh\` (issue 7). Each figure was measured beside its reference in"
+        echo "the same run; on a shared, noisy machine the ratio is the figure that counts."
+        echo
+        echo "- date: $started"
+        echo "- git commit: $commit"
+        echo "- machine: $(nproc) cores, $cpu, $(awk '/MemTotal/ {printf "%.1f GB RAM", $2/1048576}' /proc/meminfo), $(uname -sr)"
+        echo "- load average (1/5/15 min): $load_start at the start, $load_end at the end"
+        echo "- figures run: ${figures[*]}"
+        echo "- counts: render $BENCH_RENDER_COUNT msgs; smtp-sink $BENCH_SEND_COUNT recipients at $BENCH_CONNECTIONS connections;" \
+             "Postfix 2 × $BENCH_POSTFIX_COUNT recipients at $BENCH_POSTFIX_CONNECTIONS connections; RSS at $BENCH_RSS_COUNTS recipients;" \
+             "dsn corpus × $BENCH_DSN_ROUNDS rounds; milter 2 × $BENCH_MILTER_COUNT msgs per Postfix"
+        echo
+        echo "$table"
+        echo
+        echo "How each figure is measured: the \`//!\` header of its program in \`bench/examples/\`."
+        echo "Rates of figures 1 and 5 are per CPU second on one core (\`taskset -c 0\`); figures 2, 3"
+        echo "and 6 are wall-clock rates; figure 4 is the peak resident set (VmHWM) of the process that"
+        echo "imports and sends."
+    } > bench/RESULTS.md
 }
 
 wants 1 && run 1 taskset -c 0 "$ex/fig1_render" "$BENCH_RENDER_COUNT" 5
 wants 2 && run 2 "$ex/fig2_sink"
 wants 3 && run 3 "$ex/fig3_postfix"
-wants 4 && run 4 "$ex/fig4_rss"
 wants 5 && run 5 taskset -c 0 "$ex/fig5_dsn"
 wants 6 && run 6 "$ex/fig6_milter"
+# Last: the million-recipient send is the longest.
+wants 4 && run 4 "$ex/fig4_rss"
 
-load_end=$(cut -d' ' -f1-3 /proc/loadavg)
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-git diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitted changes)"
-cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
-table=$(
-    echo "| # | figure | value | reference (same run) | ratio | target | met |"
-    echo "|---|---|---:|---:|---:|---|---|"
-    while IFS=$'\t' read -r _ id what value ref ratio target met; do
-        echo "| $id | $what | $value | $ref | $ratio | $target | $met |"
-    done < "$results"
-)
-{
-    echo "# Benchmark results"
-    echo
-    echo "Written by \`bench/run.sh\` (issue 7). Each figure was measured beside its reference in"
-    echo "the same run; on a shared, noisy machine the ratio is the figure that counts."
-    echo
-    echo "- date: $started"
-    echo "- git commit: $commit"
-    echo "- machine: $(nproc) cores, $cpu, $(awk '/MemTotal/ {printf "%.1f GB RAM", $2/1048576}' /proc/meminfo), $(uname -sr)"
-    echo "- load average (1/5/15 min): $load_start at the start, $load_end at the end"
-    echo "- figures run: ${figures[*]}"
-    echo "- counts: render $BENCH_RENDER_COUNT msgs; smtp-sink $BENCH_SEND_COUNT recipients at $BENCH_CONNECTIONS connections;" \
-         "Postfix 2 × $BENCH_POSTFIX_COUNT recipients at $BENCH_POSTFIX_CONNECTIONS connections; RSS at $BENCH_RSS_COUNTS recipients;" \
-         "dsn corpus × $BENCH_DSN_ROUNDS rounds; milter 2 × $BENCH_MILTER_COUNT msgs per Postfix"
-    echo
-    echo "$table"
-    echo
-    echo "How each figure is measured: the \`//!\` header of its program in \`bench/examples/\`."
-    echo "Rates of figures 1 and 5 are per CPU second on one core (\`taskset -c 0\`); figures 2, 3"
-    echo "and 6 are wall-clock rates; figure 4 is the peak resident set (VmHWM) of the process that"
-    echo "imports and sends."
-} > bench/RESULTS.md
+write_results
 echo
 echo "$table"
 echo

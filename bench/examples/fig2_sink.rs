@@ -66,6 +66,13 @@ async fn main() -> Result<()> {
             "[{c}] mm-send: {} in {:.2} s = {ours:.0}/s ({:?})",
             run.progress.sent, run.secs, run.progress
         );
+        // Where the time goes: the SMTP pool alone with the same bytes (no store, no render).
+        let pool_count = count.min(20_000);
+        let secs = sender::pool_only(&sink_addr, c as usize, pool_count, sample.clone()).await?;
+        eprintln!(
+            "[{c}] breakdown: SmtpPool alone (no store, no render), {pool_count} messages: {:.0}/s",
+            rate(pool_count, secs)
+        );
         Figure::rate_vs(
             &format!("2-{c}"),
             &format!("recipients/s to smtp-sink, {c} connection(s), {count} recipients (ref: smtp-source -d -s {c})"),

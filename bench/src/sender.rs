@@ -58,3 +58,43 @@ pub async fn send_mailing(
     }
     Ok(SendRun { secs, progress: p })
 }
+
+/// The SMTP pool alone, for the breakdown of figure 2: `count` copies of one pre-rendered
+/// message sent to `relay` with `concurrency` messages in flight — no store, no rendering, no
+/// durable outcome. Returns the wall-clock seconds.
+pub async fn pool_only(
+    relay: &str,
+    concurrency: usize,
+    count: u64,
+    message: Vec<u8>,
+) -> Result<f64> {
+    use futures::StreamExt;
+    let config = SenderConfig {
+        relays: vec![relay.to_string()],
+        helo: "bench.test".into(),
+        concurrency,
+        ..SenderConfig::default()
+    };
+    let shutdown = CancellationToken::new();
+    let pool = SmtpPool::start(config, shutdown.clone());
+    let message = Arc::new(message);
+    let verp = super::fixture::verp();
+    let started = Instant::now();
+    let accepted = futures::stream::iter(0..count)
+        .map(|i| {
+            let a = verp.address(1, i as u32, &super::fixture::address(i));
+            let pool = &pool;
+            let message = message.clone();
+            async move { pool.send(a.envelope, message).await }
+        })
+        .buffer_unordered(concurrency)
+        .filter(|o| std::future::ready(matches!(o, mm_send::Outcome::Accepted { .. })))
+        .count()
+        .await;
+    let secs = started.elapsed().as_secs_f64();
+    shutdown.cancel();
+    if accepted as u64 != count {
+        bail!("pool: only {accepted} of {count} accepted by {relay}");
+    }
+    Ok(secs)
+}
