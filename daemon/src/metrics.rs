@@ -4,7 +4,8 @@
 //!
 //! Names (all prefixed `mm_`):
 //! - `mm_messages_total{result}` counter — `sent`, `rejected`, `failed` (relay outcomes).
-//! - `mm_send_latency_seconds` histogram — one SMTP transaction.
+//! - `mm_send_latency_seconds` histogram — one message handed to the SMTP pool until the
+//!   relay answered (recorded by `mm_send::SmtpPool::send`, test mails included).
 //! - `mm_reports_total{kind,reason}` counter — reports recorded by the milter.
 //! - `mm_reports_bad_signature_total` counter — reports whose VERP token did not verify.
 //! - `mm_reports_unmatched_total` counter — reports that matched no recipient.

@@ -142,11 +142,9 @@ pub async fn send_test(
     let Some(pool) = app.pool() else {
         return Err(ApiError::unavailable("the sender is not running"));
     };
-    let started = std::time::Instant::now();
     let outcome = mm_send::send_test(pool, &prepared, &row.fields, to, &crate::sender::verp(app))
         .await
         .map_err(|e| ApiError::conflict(format!("cannot render: {e}")))?;
-    metrics::histogram!("mm_send_latency_seconds").record(started.elapsed().as_secs_f64());
     tracing::info!(mailing = id, to, rendered_as = %rendered_as, outcome = %outcome.reply_line(), "test mail");
     let (result, queue_id) = match &outcome {
         mm_send::Outcome::Accepted { queue_id, .. } => ("accepted", queue_id.clone()),

@@ -88,10 +88,14 @@ impl SmtpPool {
             message,
             reply,
         };
+        // Latency as the caller sees it: waiting for a free connection plus the transaction.
+        let started = std::time::Instant::now();
         if self.inner.jobs.send(job).await.is_err() {
             return shut_down();
         }
-        answer.await.unwrap_or_else(|_| shut_down())
+        let outcome = answer.await.unwrap_or_else(|_| shut_down());
+        metrics::histogram!("mm_send_latency_seconds").record(started.elapsed().as_secs_f64());
+        outcome
     }
 }
 
