@@ -236,7 +236,10 @@ fn bounce_signals(w: &mime::Walked, head: &str) -> (bool, bool, bool) {
 
 fn analyse(w: &mime::Walked, depth: usize) -> BounceReport {
     let mut rep = BounceReport::not_a_report();
-    let human = w.human.join("\n");
+    let human: std::borrow::Cow<'_, str> = match w.human.as_slice() {
+        [one] => std::borrow::Cow::Borrowed(one.as_str()),
+        many => std::borrow::Cow::Owned(many.join("\n")),
+    };
     let (head, tail) = text::split_returned(&human);
     let embedded;
     let returned = match (&w.returned, tail) {

@@ -2,6 +2,7 @@
 //! the report's own headers, delivery-status texts, the feedback-report text, the
 //! human-readable text, and the headers of the returned original message.
 use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 /// A parser that structures only the headers used here (MIME, From/To/Cc, Subject,
@@ -136,6 +137,15 @@ pub fn walk(raw: &[u8]) -> Option<Walked<'_>> {
     Some(w)
 }
 
+/// `s` in lower case, without allocating when it already is (the common case).
+fn lower(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
 /// `part` as a sub-slice of `raw` when it lies inside it.
 fn within<'a>(raw: &'a [u8], part: &[u8]) -> Option<&'a [u8]> {
     let start = (part.as_ptr() as usize).checked_sub(raw.as_ptr() as usize)?;
@@ -147,11 +157,8 @@ fn walk_parts<'a>(msg: &Message<'_>, raw: &'a [u8], w: &mut Walked<'a>) {
     let mut html: Vec<&str> = Vec::new();
     for part in &msg.parts {
         let (ctype, sub) = match part.content_type() {
-            Some(ct) => (
-                ct.ctype().to_ascii_lowercase(),
-                ct.subtype().unwrap_or_default().to_ascii_lowercase(),
-            ),
-            None => ("text".to_string(), "plain".to_string()),
+            Some(ct) => (lower(ct.ctype()), lower(ct.subtype().unwrap_or_default())),
+            None => (Cow::Borrowed("text"), Cow::Borrowed("plain")),
         };
         match &part.body {
             PartType::Multipart(_) => {}
@@ -169,7 +176,7 @@ fn walk_parts<'a>(msg: &Message<'_>, raw: &'a [u8], w: &mut Walked<'a>) {
             }
             // Attachments (images, documents) say nothing about delivery.
             _ if matches!(
-                ctype.as_str(),
+                ctype.as_ref(),
                 "image" | "audio" | "video" | "application" | "font" | "model"
             ) => {}
             body => {
@@ -178,7 +185,7 @@ fn walk_parts<'a>(msg: &Message<'_>, raw: &'a [u8], w: &mut Walked<'a>) {
                     PartType::Binary(b) | PartType::InlineBinary(b) => String::from_utf8_lossy(b),
                     _ => continue,
                 };
-                match (ctype.as_str(), sub.as_str()) {
+                match (ctype.as_ref(), sub.as_ref()) {
                     ("message", "delivery-status")
                     | ("message", "global-delivery-status")
                     | ("text", "delivery-status")
