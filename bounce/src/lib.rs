@@ -3,6 +3,24 @@
 //!
 //! No I/O, never panics: [`classify`] is fed whatever arrives at the bounce address.
 //!
+//! # How a message is read, in order
+//! 1. Amazon SES JSON notifications; RFC 5965 feedback reports (also ARF fields in a plain
+//!    part, Microsoft JMRP complaints, mailto unsubscribe requests) → `feedback`.
+//! 2. RFC 3464 / RFC 6533 delivery-status fields (in their MIME part, or pasted into text when
+//!    a report's MIME structure is broken): one recipient per field group; the kind from the
+//!    actions (failed → bounce, delayed → delay, delivered/relayed/expanded → delivery); a
+//!    missing diagnostic is taken from the human-readable text about the same address.
+//! 3. A report forwarded as an attachment (the outer message names no recipient).
+//! 4. A mail system's report without fields (sender, subject or wording of a report): the
+//!    recipients and diagnostics found in the text before the returned original
+//!    (see the `text` module), else `X-Failed-Recipients`, else the returned message's `To`.
+//! 5. RFC 3834 auto-replies → `auto_reply` (never a bounce, even when quoting one).
+//! 6. Anything else → `not_a_report`.
+//!
+//! Per recipient, the status code is the field's, or the one the remote server gave in the
+//! diagnostic when the field is only `X.0.0` (codes after a reply code first); the reason and
+//! hard/soft follow [`reason`].
+//!
 //! # Layout
 //! - `mime`: sorts the parts of the message (report headers, delivery-status,
 //!   feedback-report, human-readable text, the returned original).
