@@ -19,6 +19,14 @@
 //! 3. Refused in answer to MAIL FROM with no more specific text → `rejected` (the sender).
 //! 4. Refused at connection, greeting or HELO/EHLO with only weak or no text → `blocked`.
 //! 5. `action: delayed`, no specific code, only weak or no text → `expired`.
+//!    Then Postfix's `<rcpt>: Recipient address rejected: <text>`: only the text after the
+//!    phrase is searched (the access table's or policy service's own words: "Rejected as spam" →
+//!    `spam_detected`, "User unknown in local recipient table" → `user_unknown`). When that text
+//!    says nothing or only repeats a refusal ("Access denied", "rejected", "blocked"), the code
+//!    decides: a specific code (rule 6 list), else an X.7.x code → its class (`security_error`: a
+//!    policy refusal, the address may well exist), else `user_unknown` (a bare refusal of the
+//!    address; Exchange Online's "5.4.1 Recipient address rejected: Access denied" for addresses
+//!    it does not know).
 //! 6. A specific status code ([`by_code`]) with only a weak phrase → the code's reason:
 //!    X.1.1/X.1.3/X.1.10/5.1.351 `user_unknown`, X.1.2 `host_unknown`, X.1.6 `has_moved`,
 //!    X.1.7/X.1.8 `rejected`, X.2.1 `suspend`, X.2.2 `mailbox_full`, X.2.3 `exceed_limit`,
@@ -33,8 +41,8 @@
 //! 9. The text's reason — except that "user unknown"-type words not said in answer to RCPT TO
 //!    (and without an X.1.1-type code) mean a filter refused the content after DATA:
 //!    `filtered`. Directory-lookup wording (`DEFINITIVE`: "not listed in Domino Directory",
-//!    "recipient name is not recognized", "address couldn't be found", "Recipient address
-//!    rejected", ...) stays `user_unknown`.
+//!    "recipient name is not recognized", "address couldn't be found", "address rejected",
+//!    ...) stays `user_unknown`.
 //! 10. The code's reason (rule 6 list); then, for a recipient that has a diagnostic, the
 //!     generic class of a non-X.0.0 code ([`by_class`]: X.2.0 `filtered`, X.3.x
 //!     `system_error`, X.4.x `network_error`, X.5.x `syntax_error`, X.6.x `content_error`,
@@ -115,7 +123,6 @@ pub const PHRASES: &[(R, &[&str])] = &[
     (
         R::UserUnknown,
         &[
-            "recipient address rejected: access denied",
             "unknown user:",
             "address couldn't be found",
             "invalid final delivery userid",
@@ -1058,7 +1065,6 @@ pub fn by_class(code: &str) -> Option<R> {
 /// User-unknown phrases that only a directory lookup produces (Domino, Exchange, Google's own
 /// wording): they stay `user_unknown` whatever stage the text names.
 const DEFINITIVE: &[&str] = &[
-    "recipient address rejected: access denied",
     "unknown user:",
     "address rejected",
     "not listed in",
@@ -1149,6 +1155,18 @@ fn names_domain(text: &str) -> bool {
         && word.bytes().any(|b| b.is_ascii_alphabetic())
 }
 
+/// The text after Postfix's "Recipient address rejected" (`: ` and `.` skipped), if the
+/// diagnostic has that phrase.
+fn recipient_rejection(diagnostic: &str) -> Option<&str> {
+    const PHRASE: &[u8] = b"recipient address rejected";
+    let pos = diagnostic
+        .as_bytes()
+        .windows(PHRASE.len())
+        .position(|w| w.eq_ignore_ascii_case(PHRASE))?;
+    let rest = diagnostic.get(pos + PHRASE.len()..)?;
+    Some(rest.trim_start_matches([':', '.', ' ', '\t', '\r', '\n']))
+}
+
 /// Decides the reason for one recipient (rules 1–4).
 pub fn decide(status: Option<&str>, diagnostic: &str, context: &str, action: Option<&str>) -> R {
     if action == Some("delivered") || action == Some("relayed") || action == Some("expanded") {
@@ -1159,7 +1177,10 @@ pub fn decide(status: Option<&str>, diagnostic: &str, context: &str, action: Opt
         return R::Expired;
     }
     let code = status.and_then(by_code);
-    let (text, weak, phrase) = match by_text_phrase(diagnostic) {
+    // Postfix's `<rcpt>: Recipient address rejected: <text>`: the access table's or policy
+    // service's text after the colon is what explains the rejection.
+    let detail = recipient_rejection(diagnostic);
+    let (text, weak, phrase) = match by_text_phrase(detail.unwrap_or(diagnostic)) {
         Some((r, w, p)) => (Some(r), w, p),
         None => (None, false, ""),
     };
@@ -1187,6 +1208,27 @@ pub fn decide(status: Option<&str>, diagnostic: &str, context: &str, action: Opt
     // A delay report that names no specific cause: it is waiting, i.e. expiring.
     if action == Some("delayed") && code.is_none() && (weak || text.is_none()) {
         return R::Expired;
+    }
+    // "Recipient address rejected" whose text only repeats that it was rejected or denied
+    // ("Access denied", the access table's default): the code decides; a security/policy
+    // code (X.7.x) is that; otherwise the address itself was refused (Exchange Online says
+    // "5.4.1 Recipient address rejected: Access denied" for an address it does not know).
+    if detail.is_some()
+        && (text.is_none()
+            || (weak
+                && (matches!(text, Some(R::Rejected | R::Blocked))
+                    || phrase.contains("address rejected"))))
+    {
+        if let Some(c) = code {
+            return c;
+        }
+        if let Some(r) = status
+            .filter(|s| s.get(1..3) == Some(".7"))
+            .and_then(by_class)
+        {
+            return r;
+        }
+        return R::UserUnknown;
     }
     // A specific code says more than a generic word.
     if let (Some(c), true) = (code, weak) {
