@@ -24,7 +24,8 @@
 //!    `spam_detected`, "User unknown in local recipient table" → `user_unknown`). When that text
 //!    says nothing or only repeats a refusal ("Access denied", "rejected", "blocked"), the code
 //!    decides: a specific code (rule 6 list), else an X.7.x code → its class (`security_error`: a
-//!    policy refusal, the address may well exist), else `user_unknown` (a bare refusal of the
+//!    policy refusal, the address may well exist), else a temporary code (4.x.x or a 4xx reply,
+//!    e.g. greylisting) → `expired`, else `user_unknown` (a bare permanent refusal of the
 //!    address; Exchange Online's "5.4.1 Recipient address rejected: Access denied" for addresses
 //!    it does not know).
 //! 6. A specific status code ([`by_code`]) with only a weak phrase → the code's reason:
@@ -1227,6 +1228,15 @@ pub fn decide(status: Option<&str>, diagnostic: &str, context: &str, action: Opt
             .and_then(by_class)
         {
             return r;
+        }
+        // A temporary refusal ("450 4.2.0 ...: Recipient address rejected: Greylisted") says
+        // nothing about the address; a report of it means the sender stopped retrying.
+        let temporary = match status {
+            Some(s) => s.starts_with('4'),
+            None => crate::scan::reply_code(diagnostic).is_some_and(|r| r.1 < 500),
+        };
+        if temporary {
+            return R::Expired;
         }
         return R::UserUnknown;
     }

@@ -118,6 +118,29 @@ fn try_again_later_is_a_soft_delay() {
 }
 
 #[test]
+fn greylisting_is_never_an_unknown_user() {
+    let reply = concat!(
+        "450 4.2.0 <blocked@remote.test>: Recipient address rejected: Greylisted, ",
+        "see http://postgrey.example/help/remote.test.html"
+    );
+    check(
+        &variant("delayed", "4.2.0", reply),
+        K::Delay,
+        "4.2.0",
+        R::Expired,
+        false,
+    );
+    // Postfix gave up after the queue lifetime: still the temporary status, still soft.
+    check(
+        &variant("failed", "4.2.0", reply),
+        K::Bounce,
+        "4.2.0",
+        R::Expired,
+        false,
+    );
+}
+
+#[test]
 fn mailbox_full_is_mailbox_full() {
     let rep = variant(
         "failed",
