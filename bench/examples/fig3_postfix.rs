@@ -91,6 +91,17 @@ async fn main() -> Result<()> {
         );
         ours_secs += drain("mm-send", started)?;
     }
+    // Every message must have been relayed to the sink.
+    let expected = 100 + 2 * count * rounds;
+    let sent = relay
+        .deliveries()
+        .iter()
+        .filter(|d| d.status == "sent")
+        .count() as u64;
+    eprintln!("Postfix relayed {sent} messages to the sink");
+    if sent != expected {
+        anyhow::bail!("Postfix relayed {sent} messages, not {expected}");
+    }
     let n = count * rounds;
     Figure::rate_vs(
         "3",

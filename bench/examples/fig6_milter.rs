@@ -128,6 +128,19 @@ fn main() -> Result<()> {
     {
         anyhow::bail!("Postfix could not use the milter: {line}");
     }
+    // Every message must have been relayed to the sink (nothing discarded, bounced or held).
+    let expected = 100 + count * rounds;
+    for pf in [&plain, &milterd] {
+        let sent = pf
+            .deliveries()
+            .iter()
+            .filter(|d| d.status == "sent")
+            .count() as u64;
+        eprintln!("  {}: {sent} messages relayed to the sink", pf.name());
+        if sent != expected {
+            anyhow::bail!("{} relayed {sent} messages, not {expected}", pf.name());
+        }
+    }
     let n = count * rounds;
     Figure::rate_vs(
         "6",
