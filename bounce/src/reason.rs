@@ -1310,6 +1310,51 @@ mod tests {
     use super::*;
 
     #[test]
+    fn recipient_address_rejected_is_decided_by_its_text() {
+        // (status, start of the reply, text after "Recipient address rejected", reason)
+        const CASES: &[(Option<&str>, &str, &str, R)] = &[
+            (
+                Some("5.7.1"),
+                "554 5.7.1",
+                ": Rejected as spam",
+                R::SpamDetected,
+            ),
+            (
+                Some("5.7.1"),
+                "554 5.7.1",
+                ": blocked by spam filter",
+                R::SpamDetected,
+            ),
+            (
+                Some("5.7.1"),
+                "554 5.7.1",
+                ": Access denied",
+                R::SecurityError,
+            ),
+            (
+                Some("5.0.0"),
+                "550 5.0.0",
+                ": Domain not found",
+                R::HostUnknown,
+            ),
+            (
+                Some("5.1.1"),
+                "550 5.1.1",
+                ": User unknown in local recipient table",
+                R::UserUnknown,
+            ),
+            (Some("5.0.0"), "550", ".", R::UserUnknown),
+            (None, "450", ": Greylisted", R::Expired),
+        ];
+        for (status, reply, text, want) in CASES {
+            let diag = format!(
+                "{reply} <a@b.test>: Recipient address rejected{text} (in reply to RCPT TO command)"
+            );
+            assert_eq!(decide(*status, &diag, "", Some("failed")), *want, "{diag}");
+        }
+    }
+
+    #[test]
     fn text_beats_generic_code() {
         assert_eq!(
             decide(
