@@ -67,7 +67,17 @@ use std::sync::LazyLock;
 pub const PHRASES: &[(R, &[&str])] = &[
     (
         R::Blocked,
-        &["dnsbl", "rbl", "blocklist", "spamhaus", "spamcop", "sorbs"],
+        &[
+            "dnsbl",
+            "rbl",
+            "blocklist",
+            "spamhaus",
+            "spamcop",
+            "sorbs",
+            // The sending host was found to be an open relay (never said of the receiver).
+            "is an open relay",
+            "listed as an open relay",
+        ],
     ),
     (
         R::Rejected,
@@ -1388,6 +1398,15 @@ mod tests {
         assert_eq!(
             decide(Some("5.0.0"), "Relay access denied", "", None),
             R::NoRelaying
+        );
+        assert_eq!(
+            decide(
+                Some("5.0.0"),
+                "550 no access from mail server [192.0.2.5] which is an open relay",
+                "",
+                None
+            ),
+            R::Blocked
         );
         assert_eq!(decide(None, "", "", None), R::Undefined);
         assert_eq!(
