@@ -51,6 +51,9 @@ figures=("$@")
 [ ${#figures[@]} -gt 0 ] || figures=(1 2 3 4 5 6)
 wants() { local f; for f in "${figures[@]}"; do [ "$f" = "$1" ] && return 0; done; return 1; }
 
+# The tree the figures were built from (taken before building).
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD -- . ':!bench/RESULTS.md' 2>/dev/null || commit="$commit (with uncommitted changes)"
 target_dir="${CARGO_TARGET_DIR:-target}"
 echo "== building (release) into $target_dir"
 cargo build --release -p mm-bench --examples || die "cargo build -p mm-bench failed"
@@ -91,8 +94,6 @@ run() {
 
 write_results() {
     load_end=$(cut -d' ' -f1-3 /proc/loadavg)
-    commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-    git diff --quiet HEAD -- . ':!bench/RESULTS.md' 2>/dev/null || commit="$commit (with uncommitted changes)"
     cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
     table=$(
         echo "| # | figure | value | reference (same run) | ratio | target | met |"
@@ -121,7 +122,8 @@ write_results() {
         echo "How each figure is measured: the \`//!\` header of its program in \`bench/examples/\`."
         echo "Rates of figures 1 and 5 are per CPU second on one core (\`taskset -c 0\`); figures 2, 3"
         echo "and 6 are wall-clock rates; figure 4 is the peak resident set (VmHWM) of the process that"
-        echo "imports and sends."
+        echo "imports and sends. Where a target is missed, \`bench/PROFILES.md\` says what the profiles"
+        echo "show and what to change."
     } > bench/RESULTS.md
 }
 
