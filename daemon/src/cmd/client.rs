@@ -398,14 +398,27 @@ pub fn send(config: &Path, args: SendArgs) -> anyhow::Result<ExitCode> {
     };
     bar.finish();
     if last.state == MailingState::Sent {
-        outln!(
-            "mailing {} sent: {} sent, {} rejected, {} failed, {} excluded",
-            last.id,
-            count(&last, RecipientStatus::Sent),
-            count(&last, RecipientStatus::Rejected),
-            count(&last, RecipientStatus::Failed),
-            count(&last, RecipientStatus::Excluded)
-        );
+        // Every status that has recipients: reports may already have moved some `sent`
+        // recipients on to bounced/delayed/delivered by the time the send completes.
+        use RecipientStatus as S;
+        let order = [
+            S::Sent,
+            S::Delivered,
+            S::Delayed,
+            S::Bounced,
+            S::Complained,
+            S::Rejected,
+            S::Failed,
+            S::Pending,
+            S::Excluded,
+        ];
+        let summary: Vec<String> = order
+            .iter()
+            .map(|&s| (s, count(&last, s)))
+            .filter(|&(_, n)| n > 0)
+            .map(|(s, n)| format!("{n} {s}"))
+            .collect();
+        outln!("mailing {} sent: {}", last.id, summary.join(", "));
         Ok(ExitCode::SUCCESS)
     } else {
         outln!(
