@@ -127,25 +127,29 @@ const MARKERS: &[&str] = &[
     "feedback-type:",
 ];
 
-static MARKER_AC: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
-    std::sync::LazyLock::new(|| {
-        aho_corasick::AhoCorasickBuilder::new()
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .ascii_case_insensitive(true)
-            .build(MARKERS)
-            .ok()
-    });
-
-/// Which of [`MARKERS`] start a line of `text`, as a bit set (one automaton pass).
+/// Which of [`MARKERS`] start a line of `text`, as a bit set. A look at each line start
+/// (memchr for the line ends) rather than an automaton over every byte: this runs on every
+/// text part, HTML-heavy ones included.
 pub fn markers(text: &str) -> u8 {
-    let Some(ac) = MARKER_AC.as_ref() else {
-        return 0;
-    };
     let bytes = text.as_bytes();
     let mut set = 0u8;
-    for m in ac.find_iter(text) {
-        if m.start() == 0 || bytes.get(m.start() - 1) == Some(&b'\n') {
-            set |= 1 << m.pattern().as_usize();
+    let mut line = 0;
+    while line < bytes.len() {
+        // Every marker starts with one of these letters; most lines do not.
+        if matches!(bytes[line] | 0x20, b'f' | b'o' | b'a' | b's') {
+            let rest = bytes.get(line..).unwrap_or_default();
+            for (i, m) in MARKERS.iter().enumerate() {
+                if rest
+                    .get(..m.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(m.as_bytes()))
+                {
+                    set |= 1 << i;
+                }
+            }
+        }
+        match memchr::memchr(b'\n', bytes.get(line..).unwrap_or_default()) {
+            Some(p) => line += p + 1,
+            None => break,
         }
     }
     set

@@ -1,6 +1,14 @@
 //! Walks a parsed message (mail-parser) and sorts its parts into what the classifier needs:
 //! the report's own headers, delivery-status texts, the feedback-report text, the
 //! human-readable text, and the headers of the returned original message.
+//!
+//! The classifier reads only the headers of a returned original (message/rfc822), yet
+//! mail-parser would parse and decode its whole body (often a quoted-printable HTML
+//! newsletter, or attachments). So before parsing, [`returned_bodies`] finds the bodies of
+//! unencoded message/rfc822 parts with a byte scan and, when they are long enough to be worth
+//! copying the message for, mail-parser is given a copy without them; the original bytes of each attached message are still kept (borrowed)
+//! for forwarded reports. If mail-parser does not see the attached messages where the scan
+//! found them, the message is parsed whole, as before.
 use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -101,9 +109,190 @@ fn all_addrs(a: Option<&mail_parser::Address<'_>>, out: &mut Vec<String>) {
     }
 }
 
+/// Where the body of an attached message lies: `part_body` is where the attached message
+/// (its headers) starts, `body..end` its body, `end` the line end before the next boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cut {
+    part_body: usize,
+    body: usize,
+    end: usize,
+}
+
+/// Below this many body bytes in all, the attached messages are parsed as they are.
+const MIN_CUT: usize = 4096;
+
+/// The most attached messages cut out of one report.
+const MAX_CUTS: usize = 8;
+
+/// Offset just past the header block starting at `from` (past its blank line, which like
+/// mail-parser's may hold white space), or `None` when the block does not end in `raw`.
+fn header_end(raw: &[u8], from: usize) -> Option<usize> {
+    let mut line = from;
+    while line < raw.len() {
+        let nl = memchr::memchr(b'\n', raw.get(line..)?).map(|p| line + p);
+        let end = nl.unwrap_or(raw.len());
+        if raw.get(line..end)?.iter().all(u8::is_ascii_whitespace) {
+            return nl.map(|p| p + 1);
+        }
+        line = end + 1;
+    }
+    None
+}
+
+/// Whether `line` is a `Content-Type: message/rfc822` (or `message/global`) header line.
+fn is_message_type_line(line: &[u8]) -> bool {
+    const NAME: &[u8] = b"content-type:";
+    let Some(name) = line.get(..NAME.len()) else {
+        return false;
+    };
+    if !name.eq_ignore_ascii_case(NAME) {
+        return false;
+    }
+    let v = line
+        .get(NAME.len()..)
+        .unwrap_or_default()
+        .trim_ascii_start();
+    [&b"message/rfc822"[..], b"message/global"].iter().any(|t| {
+        v.get(..t.len()).is_some_and(|p| p.eq_ignore_ascii_case(t))
+            && v.get(t.len())
+                .is_none_or(|&c| c == b';' || c.is_ascii_whitespace())
+    })
+}
+
+/// The searcher for `message/`, built once.
+static MESSAGE_TYPE: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(b"message/"));
+
+/// The bodies of the unencoded message/rfc822 parts of `raw`, found by a byte scan: a
+/// `Content-Type: message/rfc822` line inside a part header block that starts with a
+/// `--boundary` line; the attached message's headers end at its first blank line and its body
+/// at the first `--boundary` after them (where mail-parser ends the part, too).
+fn returned_bodies(raw: &[u8]) -> Vec<Cut> {
+    let mut cuts: Vec<Cut> = Vec::new();
+    let Some(top) = header_end(raw, 0) else {
+        return cuts;
+    };
+    let mut from = top;
+    let finder = &*MESSAGE_TYPE;
+    while cuts.len() < MAX_CUTS {
+        let Some(hit) = raw
+            .get(from..)
+            .and_then(|r| finder.find(r))
+            .map(|p| from + p)
+        else {
+            break;
+        };
+        from = hit + 1;
+        let line_start = raw
+            .get(..hit)
+            .and_then(|b| memchr::memrchr(b'\n', b))
+            .map_or(0, |p| p + 1);
+        let line_end = raw
+            .get(hit..)
+            .and_then(|r| memchr::memchr(b'\n', r))
+            .map_or(raw.len(), |p| hit + p);
+        if line_start < top
+            || !is_message_type_line(raw.get(line_start..line_end).unwrap_or_default())
+        {
+            continue;
+        }
+        // The part's delimiter line, up through the header lines before this one.
+        let mut boundary: Option<&[u8]> = None;
+        let mut cursor = line_start;
+        for _ in 0..64 {
+            if cursor < top + 1 {
+                break;
+            }
+            let prev_end = cursor - 1;
+            let prev_start = raw
+                .get(..prev_end)
+                .and_then(|b| memchr::memrchr(b'\n', b))
+                .map_or(0, |p| p + 1);
+            let prev = raw.get(prev_start..prev_end).unwrap_or_default();
+            if prev.iter().all(u8::is_ascii_whitespace) {
+                break;
+            }
+            if let Some(b) = prev.strip_prefix(b"--") {
+                let b = b.trim_ascii_end();
+                if !b.is_empty() && !b.ends_with(b"--") {
+                    boundary = Some(b);
+                }
+                break;
+            }
+            cursor = prev_start;
+        }
+        let Some(boundary) = boundary else {
+            continue;
+        };
+        let Some(part_body) = header_end(raw, line_start) else {
+            continue;
+        };
+        // A transfer-encoded attached message is decoded by mail-parser: leave it whole.
+        let part_headers = raw.get(cursor..part_body).unwrap_or_default();
+        let encoded = [&b"base64"[..], b"quoted-printable"].iter().any(|e| {
+            part_headers
+                .windows(e.len())
+                .any(|w| w.eq_ignore_ascii_case(e))
+        });
+        if encoded {
+            continue;
+        }
+        let Some(body) = header_end(raw, part_body) else {
+            continue;
+        };
+        let mut delim = Vec::with_capacity(boundary.len() + 2);
+        delim.extend_from_slice(b"--");
+        delim.extend_from_slice(boundary);
+        let Some(at) = raw
+            .get(body..)
+            .and_then(|r| memchr::memmem::find(r, &delim))
+            .map(|p| body + p)
+        else {
+            continue;
+        };
+        // The line end before the delimiter stays (mail-parser needs it to see the boundary).
+        let mut end = at;
+        if end > body && raw.get(end - 1) == Some(&b'\n') {
+            end -= 1;
+            if end > body && raw.get(end - 1) == Some(&b'\r') {
+                end -= 1;
+            }
+        }
+        if end > body && cuts.last().is_none_or(|c| c.end <= body) {
+            cuts.push(Cut {
+                part_body,
+                body,
+                end,
+            });
+        }
+        from = at;
+    }
+    cuts
+}
+
 /// Parses and walks `raw`. `None` when mail-parser finds no message at all.
 pub fn walk(raw: &[u8]) -> Option<Walked<'_>> {
-    let msg = PARSER.parse(raw)?;
+    let cuts = returned_bodies(raw);
+    // Copying the message costs more than parsing a short returned body.
+    if cuts.iter().map(|c| c.end - c.body).sum::<usize>() >= MIN_CUT {
+        let mut short = Vec::with_capacity(raw.len());
+        let mut last = 0;
+        for c in &cuts {
+            short.extend_from_slice(raw.get(last..c.body).unwrap_or_default());
+            last = c.end;
+        }
+        short.extend_from_slice(raw.get(last..).unwrap_or_default());
+        if let Some(w) = walk_parsed(raw, &short, &cuts) {
+            return Some(w);
+        }
+    }
+    walk_parsed(raw, raw, &[])
+}
+
+/// Walks `parsed` (`raw`, or `raw` with the bodies of `cuts` removed). With cuts, `None`
+/// also when mail-parser's attached messages are not those of `cuts`.
+fn walk_parsed<'a>(raw: &'a [u8], parsed: &[u8], cuts: &[Cut]) -> Option<Walked<'a>> {
+    let msg = PARSER.parse(parsed)?;
     let mut w = Walked {
         from: first_addr(msg.from()).unwrap_or_default(),
         subject: msg.subject().unwrap_or_default().to_string(),
@@ -133,7 +322,9 @@ pub fn walk(raw: &[u8]) -> Option<Walked<'_>> {
             w.report_type = ct.attribute("report-type").map(|s| s.to_ascii_lowercase());
         }
     }
-    walk_parts(&msg, raw, &mut w);
+    if !walk_parts(&msg, raw, parsed, cuts, &mut w) {
+        return None;
+    }
     Some(w)
 }
 
@@ -153,8 +344,17 @@ fn within<'a>(raw: &'a [u8], part: &[u8]) -> Option<&'a [u8]> {
         .filter(|s| s.as_ptr() == part.as_ptr())
 }
 
-fn walk_parts<'a>(msg: &Message<'_>, raw: &'a [u8], w: &mut Walked<'a>) {
+/// Sorts the parts of `msg` (parsed from `parsed`) into `w`. `false` when `cuts` is not empty
+/// and does not match mail-parser's attached messages one to one.
+fn walk_parts<'a>(
+    msg: &Message<'_>,
+    raw: &'a [u8],
+    parsed: &[u8],
+    cuts: &[Cut],
+    w: &mut Walked<'a>,
+) -> bool {
     let mut html: Vec<&str> = Vec::new();
+    let mut matched = 0;
     for part in &msg.parts {
         let (ctype, sub) = match part.content_type() {
             Some(ct) => (lower(ct.ctype()), lower(ct.subtype().unwrap_or_default())),
@@ -166,11 +366,25 @@ fn walk_parts<'a>(msg: &Message<'_>, raw: &'a [u8], w: &mut Walked<'a>) {
                 if w.returned.is_none() {
                     w.returned = Some(returned_of(inner));
                 }
-                if w.nested.len() < 4 {
-                    let bytes = inner.raw_message();
+                let bytes = inner.raw_message();
+                // An attached message whose body was cut: its original bytes, from `raw`.
+                let cut = within(parsed, bytes).and_then(|b| {
+                    let start = b.as_ptr() as usize - parsed.as_ptr() as usize;
+                    cuts.iter().find(|c| c.part_body == start)
+                });
+                if let Some(c) = cut {
+                    matched += 1;
+                    if w.nested.len() < 4 {
+                        w.nested.push(Cow::Borrowed(
+                            raw.get(c.part_body..c.end).unwrap_or_default(),
+                        ));
+                    }
+                } else if !cuts.is_empty() {
+                    return false;
+                } else if w.nested.len() < 4 {
                     w.nested.push(match within(raw, bytes) {
-                        Some(b) => std::borrow::Cow::Borrowed(b),
-                        None => std::borrow::Cow::Owned(bytes.to_vec()),
+                        Some(b) => Cow::Borrowed(b),
+                        None => Cow::Owned(bytes.to_vec()),
                     });
                 }
             }
@@ -237,10 +451,14 @@ fn walk_parts<'a>(msg: &Message<'_>, raw: &'a [u8], w: &mut Walked<'a>) {
             }
         }
     }
+    if matched != cuts.len() {
+        return false;
+    }
     if w.human.is_empty() {
         // Only HTML: read it as text.
         w.human = html.into_iter().map(crate::text::strip_html).collect();
     }
+    true
 }
 
 fn returned_of(m: &Message<'_>) -> Returned {

@@ -970,8 +970,11 @@ static TABLE: LazyLock<Option<Table>> = LazyLock::new(|| {
             meta.push(Some((prio, *reason, WEAK.contains(p))));
         }
     }
+    // A contiguous NFA, not a DFA: with ~500 case-insensitive phrases the DFA took most of a
+    // short `dsn parse` run to build (once per process), and the texts searched here (a
+    // diagnostic, a bounded context) are short enough that the NFA searches them as fast.
     let ac = AhoCorasickBuilder::new()
-        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::Standard)
         .build(&pats)
