@@ -1198,25 +1198,27 @@ pub fn decide(status: Option<&str>, diagnostic: &str, context: &str, action: Opt
         Some((r, w, p)) => (Some(r), w, p),
         None => (None, false, ""),
     };
-    let cmd = command(diagnostic).or_else(|| command(context));
+    // The command is looked for (in the diagnostic, else the whole context) only when a rule
+    // below needs it: most recipients are decided without.
+    let cmd_once = std::cell::OnceCell::new();
+    let cmd = || *cmd_once.get_or_init(|| command(diagnostic).or_else(|| command(context)));
     // A disabled mailbox often answers "user unknown"; the code is the more precise word.
     if code == Some(R::Suspend)
-        && cmd != Some(Command::Rcpt)
         && matches!(text, None | Some(R::UserUnknown) | Some(R::Filtered))
+        && cmd() != Some(Command::Rcpt)
     {
         return R::Suspend;
     }
     // Refused in answer to MAIL FROM: the sender was rejected.
-    if cmd == Some(Command::Mail)
-        && matches!(
-            text,
-            None | Some(R::UserUnknown) | Some(R::Filtered) | Some(R::HostUnknown)
-        )
+    if matches!(
+        text,
+        None | Some(R::UserUnknown) | Some(R::Filtered) | Some(R::HostUnknown)
+    ) && cmd() == Some(Command::Mail)
     {
         return R::Rejected;
     }
     // Refused before any command: the sending host is blocked.
-    if cmd == Some(Command::Conn) && (weak || text.is_none()) {
+    if (weak || text.is_none()) && cmd() == Some(Command::Conn) {
         return R::Blocked;
     }
     // A delay report that names no specific cause: it is waiting, i.e. expiring.
@@ -1281,7 +1283,7 @@ pub fn decide(status: Option<&str>, diagnostic: &str, context: &str, action: Opt
         if r == R::UserUnknown
             && !DEFINITIVE.iter().any(|d| phrase.ends_with(d))
             && code != Some(R::UserUnknown)
-            && cmd != Some(Command::Rcpt)
+            && cmd() != Some(Command::Rcpt)
         {
             return R::Filtered;
         }
