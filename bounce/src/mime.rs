@@ -2,13 +2,14 @@
 //! the report's own headers, delivery-status texts, the feedback-report text, the
 //! human-readable text, and the headers of the returned original message.
 //!
-//! The classifier reads only the headers of a returned original (message/rfc822), yet
-//! mail-parser would parse and decode its whole body (often a quoted-printable HTML
-//! newsletter, or attachments). So before parsing, [`returned_bodies`] finds the bodies of
-//! unencoded message/rfc822 parts with a byte scan and, when they are long enough to be worth
-//! copying the message for, mail-parser is given a copy without them; the original bytes of each attached message are still kept (borrowed)
-//! for forwarded reports. If mail-parser does not see the attached messages where the scan
-//! found them, the message is parsed whole, as before.
+//! The classifier reads only a few headers of a returned original (message/rfc822), yet
+//! mail-parser would parse every header and decode the whole body (often a quoted-printable
+//! HTML newsletter, or attachments). So before parsing, [`returned_bodies`] finds the
+//! unencoded message/rfc822 parts with a byte scan, and mail-parser is given a copy in which
+//! each attached message is reduced to the header fields [`returned_of`] reads (copied byte
+//! for byte, so they parse as before); the original bytes of each attached message are still
+//! kept (borrowed) for forwarded reports. If mail-parser does not see the attached messages
+//! where the scan found them, the message is parsed whole, as before.
 use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -119,9 +120,6 @@ struct Cut {
     body: usize,
     end: usize,
 }
-
-/// Below this many body bytes in all, the attached messages are parsed as they are.
-const MIN_CUT: usize = 4096;
 
 /// The most attached messages cut out of one report.
 const MAX_CUTS: usize = 8;
@@ -275,25 +273,72 @@ fn returned_bodies(raw: &[u8]) -> Vec<Cut> {
 /// Parses and walks `raw`. `None` when mail-parser finds no message at all.
 pub fn walk(raw: &[u8]) -> Option<Walked<'_>> {
     let cuts = returned_bodies(raw);
-    // Copying the message costs more than parsing a short returned body.
-    if cuts.iter().map(|c| c.end - c.body).sum::<usize>() >= MIN_CUT {
+    if !cuts.is_empty() {
         let mut short = Vec::with_capacity(raw.len());
+        let mut starts = Vec::with_capacity(cuts.len());
         let mut last = 0;
         for c in &cuts {
-            short.extend_from_slice(raw.get(last..c.body).unwrap_or_default());
+            short.extend_from_slice(raw.get(last..c.part_body).unwrap_or_default());
+            starts.push(short.len());
+            // A header line of its own, so that mail-parser sees a message even when the
+            // original has none of the fields read.
+            short.extend_from_slice(b"X-Mm-Cut: 1\n");
+            returned_fields(raw.get(c.part_body..c.body).unwrap_or_default(), &mut short);
+            short.push(b'\n');
             last = c.end;
         }
         short.extend_from_slice(raw.get(last..).unwrap_or_default());
-        if let Some(w) = walk_parsed(raw, &short, &cuts) {
+        if let Some(w) = walk_parsed(raw, &short, &cuts, &starts) {
             return Some(w);
         }
     }
-    walk_parsed(raw, raw, &[])
+    walk_parsed(raw, raw, &[], &[])
 }
 
-/// Walks `parsed` (`raw`, or `raw` with the bodies of `cuts` removed). With cuts, `None`
-/// also when mail-parser's attached messages are not those of `cuts`.
-fn walk_parsed<'a>(raw: &'a [u8], parsed: &[u8], cuts: &[Cut]) -> Option<Walked<'a>> {
+/// The header fields of a returned message that [`returned_of`] reads.
+const RETURNED_FIELDS: &[&[u8]] = &[
+    b"to",
+    b"cc",
+    b"from",
+    b"message-id",
+    b"x-hmxmroriginalrecipient",
+];
+
+/// Copies the fields of [`RETURNED_FIELDS`] (with their continuation lines, byte for byte)
+/// from the header block `headers` to `out`.
+fn returned_fields(headers: &[u8], out: &mut Vec<u8>) {
+    let mut copying = false;
+    for line in headers.split_inclusive(|&b| b == b'\n') {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            break;
+        }
+        if !line.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
+            let name = line
+                .iter()
+                .position(|&b| b == b':')
+                .and_then(|p| line.get(..p))
+                .unwrap_or_default()
+                .trim_ascii();
+            copying = RETURNED_FIELDS.iter().any(|f| name.eq_ignore_ascii_case(f));
+        }
+        if copying {
+            out.extend_from_slice(line);
+            if !line.ends_with(b"\n") {
+                out.push(b'\n');
+            }
+        }
+    }
+}
+
+/// Walks `parsed` (`raw`, or `raw` with the attached messages of `cuts` reduced to the
+/// fields read, starting at `starts` in `parsed`). With cuts, `None` also when mail-parser's
+/// attached messages are not those of `cuts`.
+fn walk_parsed<'a>(
+    raw: &'a [u8],
+    parsed: &[u8],
+    cuts: &[Cut],
+    starts: &[usize],
+) -> Option<Walked<'a>> {
     let msg = PARSER.parse(parsed)?;
     let mut w = Walked {
         from: first_addr(msg.from()).unwrap_or_default(),
@@ -324,7 +369,7 @@ fn walk_parsed<'a>(raw: &'a [u8], parsed: &[u8], cuts: &[Cut]) -> Option<Walked<
             w.report_type = ct.attribute("report-type").map(|s| s.to_ascii_lowercase());
         }
     }
-    if !walk_parts(&msg, raw, parsed, cuts, &mut w) {
+    if !walk_parts(&msg, raw, parsed, cuts, starts, &mut w) {
         return None;
     }
     Some(w)
@@ -353,6 +398,7 @@ fn walk_parts<'a>(
     raw: &'a [u8],
     parsed: &[u8],
     cuts: &[Cut],
+    starts: &[usize],
     w: &mut Walked<'a>,
 ) -> bool {
     let mut html: Vec<&str> = Vec::new();
@@ -372,7 +418,8 @@ fn walk_parts<'a>(
                 // An attached message whose body was cut: its original bytes, from `raw`.
                 let cut = within(parsed, bytes).and_then(|b| {
                     let start = b.as_ptr() as usize - parsed.as_ptr() as usize;
-                    cuts.iter().find(|c| c.part_body == start)
+                    let i = starts.iter().position(|s| *s == start)?;
+                    cuts.get(i)
                 });
                 if let Some(c) = cut {
                     matched += 1;
@@ -511,4 +558,33 @@ pub fn returned_from_text(text: &str) -> Returned {
         }
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attached_messages_are_read_from_their_headers_and_kept_whole() {
+        let first = "Received: from a\r\n by b\r\nTo: <r@x.example>,\r\n s@x.example\r\nFrom: o@y.example\r\nMessage-ID: <id1@y.example>\r\nContent-Type: text/plain\r\n\r\nbody =3D one\r\n";
+        let second = "From: p@y.example\r\nMessage-ID: <id2@y.example>\r\n\r\nbody two\r\n";
+        let raw = format!(
+            "From: MAILER-DAEMON@mx.example\r\nSubject: Undelivered\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nSorry.\r\n--B\r\nContent-Type: message/rfc822\r\n\r\n{first}--B\r\nContent-Type: message/rfc822\r\n\r\n{second}--B\r\nContent-Type: text/plain\r\n\r\nafter\r\n--B--\r\n"
+        );
+        let cuts = returned_bodies(raw.as_bytes());
+        assert_eq!(cuts.len(), 2);
+        let w = walk(raw.as_bytes()).unwrap();
+        let r = w.returned.as_ref().unwrap();
+        assert_eq!(r.message_id.as_deref(), Some("id1@y.example"));
+        assert_eq!(r.to, ["r@x.example", "s@x.example"]);
+        assert_eq!(r.from.as_deref(), Some("o@y.example"));
+        assert_eq!(w.nested.len(), 2);
+        assert_eq!(w.nested[0].as_ref(), first.trim_end().as_bytes());
+        assert_eq!(w.nested[1].as_ref(), second.trim_end().as_bytes());
+        // The same as mail-parser's view of the whole message.
+        let whole = walk_parsed(raw.as_bytes(), raw.as_bytes(), &[], &[]).unwrap();
+        assert_eq!(format!("{:?}", whole.returned), format!("{:?}", w.returned));
+        assert_eq!(whole.nested, w.nested);
+        assert_eq!(whole.human, w.human);
+    }
 }
