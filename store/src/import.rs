@@ -1,7 +1,7 @@
 //! Bulk import of a draft's recipient list, streamed from an iterator in batches.
 use crate::codec::encode_recipient;
 use crate::error::{Result, StoreError};
-use crate::keys::{due_key, email_key, now_ms, pair_key, u32_key};
+use crate::keys::{due_bitmap_set, due_key, email_key, now_ms, pair_key, u32_key, DUE_BLOCK_ROWS};
 use crate::recipient::{count_key, NewRecipient, Recipient};
 use crate::store::Store;
 use mm_domain::{MailingState, RecipientStatus};
@@ -11,6 +11,13 @@ use std::convert::Infallible;
 /// 100 → 116 MB, 500 → 134 MB, 1,000 → 172 MB, 5,000 → 795 MB — sled keeps big batches'
 /// nodes resident far beyond its cache size, so batches stay small.
 const BATCH_ROWS: usize = 500;
+
+/// Rows imported between flushes (a multiple of `BATCH_ROWS`). Without them sled buffers the
+/// whole import's log writes and node versions until the final flush, and the heap they leave
+/// behind stays resident: 1,000,000 rows with a 16 MiB cache peaked at 140–237 MB (varying from
+/// run to run) with one flush at the end, 94 MB flushing every 20,000 rows (`bulk_1m`). A flush
+/// per 10,000 rows costs 100 fsyncs per million rows.
+const FLUSH_ROWS: u32 = 10_000;
 
 /// What an import wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +82,8 @@ impl Store {
         );
         // Addresses unticked by hand through the API survive a re-import of the list.
         let check_unticked = self.has_unticked(m)?;
+        // The due-index entry (block number, bitmap) being filled: rows arrive in order.
+        let mut due_block: (u32, Option<Vec<u8>>) = (0, None);
         let mut in_batch = 0usize;
         let mut row: u32 = 0;
         let mut to_send: u32 = 0;
@@ -118,20 +127,39 @@ impl Store {
             *counts.entry(status).or_insert(0) += 1;
             if new.send {
                 to_send += 1;
-                due.insert(&due_key(m, 0, row), &[]);
+                if due_block.0 != row / DUE_BLOCK_ROWS {
+                    if let Some(bits) = due_block.1.take() {
+                        due.insert(&due_key(m, 0, due_block.0 * DUE_BLOCK_ROWS), bits);
+                    }
+                    due_block.0 = row / DUE_BLOCK_ROWS;
+                }
+                due_block.1 = due_bitmap_set(due_block.1.as_deref(), row, true);
             }
             emails.insert(email_key(m, &r.email, row), &[]);
             recs.insert(&pair_key(m, row), encode_recipient(&r));
             in_batch += 1;
             if in_batch == BATCH_ROWS {
+                // The open block goes in as far as it is filled; a later batch rewrites it whole.
+                if let Some(bits) = &due_block.1 {
+                    due.insert(
+                        &due_key(m, 0, due_block.0 * DUE_BLOCK_ROWS),
+                        bits.as_slice(),
+                    );
+                }
                 i.recipients.apply_batch(std::mem::take(&mut recs))?;
                 i.emails.apply_batch(std::mem::take(&mut emails))?;
                 i.due.apply_batch(std::mem::take(&mut due))?;
                 in_batch = 0;
+                if row % FLUSH_ROWS == FLUSH_ROWS - 1 {
+                    self.flush()?;
+                }
             }
             row = row
                 .checked_add(1)
                 .ok_or(StoreError::Exhausted("recipient rows"))?;
+        }
+        if let Some(bits) = due_block.1.take() {
+            due.insert(&due_key(m, 0, due_block.0 * DUE_BLOCK_ROWS), bits);
         }
         i.recipients.apply_batch(recs)?;
         i.emails.apply_batch(emails)?;

@@ -59,7 +59,8 @@
 //!   all rows settled → `set_mailing_state(id, Sent)` → `flush`.
 //! - Milter: `add_report` + `update_recipient` (+ `suppress`) → `flush` → answer the MTA
 //!   (discard/accept). If any of these fail, answer tempfail so the MTA retries.
-//! - Imports flush themselves before marking the list complete.
+//! - Imports flush themselves before marking the list complete (and every 10,000 rows on the
+//!   way, which bounds their memory).
 //!
 //! Flushing also bounds memory: measured with 100,000 updates and a 64 MiB cache, peak RSS was
 //! 87 MB flushing every 64 updates but 446 MB with a single flush at the end, because sled
@@ -84,7 +85,7 @@
 //! | `recipients` | `m` `row` | [`Recipient`] in a compact binary form (see `codec`) |
 //! | `recipient_emails` | `m` lowercased-address `0xFF` `row` | empty (address index; 0xFF never occurs in UTF-8) |
 //! | `status_counts` | `m` status name (snake_case) | u64 count |
-//! | `due` | `m` `next_attempt` u64 `row` | empty: exactly the `pending` rows |
+//! | `due` | `m` `next_attempt` u64 `row / 256` u32 | 32-byte bitmap, bit `row % 256` (bit `i % 8` of byte `i / 8`) set for exactly the `pending` rows due then; no all-zero entries |
 //! | `suppressed` | lowercased address | JSON [`Suppression`] |
 //! | `documents` | len u16 + customer, len u16 + type, mailing id | JSON [`CustomerDocument`] |
 //! | `reports` | `m` `row` seq u64 | kind name (len u8 + snake_case), received u64, raw bytes |
@@ -123,7 +124,7 @@ pub use keys::{normalize_address, now_ms, Millis};
 pub use mailing::{mailing_transition_allowed, Mailing};
 pub use recipient::{NewRecipient, Recipient, StatusCounts};
 pub use report::{BounceEntry, RawReport};
-pub use store::{Store, FORGED_REPORTS};
+pub use store::{Store, FORGED_REPORTS, SLED_CACHE_SHARE};
 pub use suppression::Suppression;
 pub use transition::transition_allowed;
 pub use update::{RecipientUpdate, ReportDetails, UpdateOutcome};

@@ -6,7 +6,9 @@
 //! records. Durability is the caller's step: see "Durability protocol" in the crate docs.
 use crate::codec::{decode_recipient, encode_recipient};
 use crate::error::{Result, StoreError};
-use crate::keys::{due_key, encode, now_ms, pair_key, read_u32, read_u64, Millis};
+use crate::keys::{
+    due_bitmap_rows, due_bitmap_set, due_key, encode, now_ms, pair_key, read_u32, read_u64, Millis,
+};
 use crate::mailing::tx_result;
 use crate::recipient::{count_key, Recipient};
 use crate::report::BounceEntry;
@@ -208,10 +210,33 @@ fn tx_move(
         tx_add_count(counts, new.mailing, new.status, 1)?;
     }
     if old.status == RecipientStatus::Pending {
-        due.remove(&due_key(old.mailing, old.next_attempt, old.row))?;
+        tx_set_due(due, old.mailing, old.next_attempt, old.row, false)?;
     }
     if new.status == RecipientStatus::Pending {
-        due.insert(&due_key(new.mailing, new.next_attempt, new.row), &[])?;
+        tx_set_due(due, new.mailing, new.next_attempt, new.row, true)?;
+    }
+    Ok(())
+}
+
+/// Sets or clears `row`'s bit in its due-index bitmap, removing the entry once it is empty.
+/// (Transactions are serialised by sled, so concurrent updates of neighbouring rows that share
+/// one entry do not lose bits.)
+fn tx_set_due(
+    due: &TransactionalTree,
+    mailing: u32,
+    at: Millis,
+    row: u32,
+    on: bool,
+) -> Result<(), TxError> {
+    let k = due_key(mailing, at, row);
+    let old = due.get(k)?;
+    match due_bitmap_set(old.as_deref(), row, on) {
+        Some(bits) => {
+            due.insert(&k, bits)?;
+        }
+        None => {
+            due.remove(&k)?;
+        }
     }
     Ok(())
 }
@@ -313,10 +338,29 @@ impl Store {
     ) -> impl Iterator<Item = Result<u32>> + Send + 'static {
         let start = due_key(mailing, 0, 0);
         let end = due_key(mailing, now, u32::MAX);
-        self.inner.due.range(start..=end).map(|kv| {
-            let (k, _) = kv?;
-            read_u32(&k, 12).ok_or_else(|| crate::keys::corrupt("due index", &k, "short key"))
-        })
+        // Each entry is read once and its rows handed out in order; the caller re-reads each
+        // recipient anyway (its status may have changed since), as with one key per row.
+        self.inner.due.range(start..=end).flat_map(
+            |kv| -> Box<dyn Iterator<Item = Result<u32>> + Send> {
+                let (k, bits) = match kv {
+                    Ok(kv) => kv,
+                    Err(e) => return Box::new(std::iter::once(Err(e.into()))),
+                };
+                match read_u32(&k, 12) {
+                    Some(block) => Box::new(
+                        due_bitmap_rows(block, &bits)
+                            .collect::<Vec<_>>()
+                            .into_iter()
+                            .map(Ok),
+                    ),
+                    None => Box::new(std::iter::once(Err(crate::keys::corrupt(
+                        "due index",
+                        &k,
+                        "short key",
+                    )))),
+                }
+            },
+        )
     }
 
     /// When the next `pending` recipient of `mailing` is due (None: nothing pending). A value

@@ -565,3 +565,70 @@ fn concurrent_senders_keep_counts_exact() {
     assert_eq!(counts.get(Sent) + counts.get(Delivered), 500);
     assert_eq!(store.due_rows(m, 10).count(), 500);
 }
+
+/// The due index keeps 256 rows per entry: rows across entry boundaries (and a list long enough
+/// to span import batches and flushes) come out in order, and leaving or re-entering the queue
+/// touches only that row.
+#[test]
+fn due_queue_across_index_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = common::open(&dir);
+    let n = 10_700u32;
+    let rows: Vec<NewRecipient> = (0..n)
+        .map(|i| {
+            if i % 7 == 3 {
+                unticked(i, SkipReason::ContactBlock)
+            } else {
+                row(i)
+            }
+        })
+        .collect();
+    let m = mailing_with(&store, "m", rows);
+    let expect: Vec<u32> = (0..n).filter(|i| i % 7 != 3).collect();
+    let due: Vec<u32> = store.due_rows(m, 0).map(Result::unwrap).collect();
+    assert_eq!(due, expect);
+
+    // Sent at the edges of entries; retried rows move to a later entry, in row order there.
+    for r in [0, 254, 256, 511, 10_699] {
+        store
+            .update_recipient(m, r, &RecipientUpdate::sent(None, "250 ok"))
+            .unwrap();
+    }
+    for r in [300, 257, 9_000] {
+        store
+            .update_recipient(m, r, &RecipientUpdate::retry(7_000, "421 later"))
+            .unwrap();
+    }
+    let now: Vec<u32> = store.due_rows(m, 6_999).map(Result::unwrap).collect();
+    let gone = [0, 254, 256, 511, 10_699, 300, 257, 9_000];
+    let rest: Vec<u32> = expect
+        .iter()
+        .copied()
+        .filter(|r| !gone.contains(r))
+        .collect();
+    assert_eq!(now, rest);
+    let all: Vec<u32> = store.due_rows(m, 7_000).map(Result::unwrap).collect();
+    assert_eq!(all[..rest.len()], rest[..]);
+    assert_eq!(all[rest.len()..], [257, 300, 9_000]);
+
+    // Unticking and re-ticking a row takes it out and puts it back, due at once.
+    store
+        .set_send(m, 1, false, Some(SkipReason::Unticked))
+        .unwrap();
+    assert!(!store.due_rows(m, 0).any(|r| r.unwrap() == 1));
+    store.set_send(m, 1, true, None).unwrap();
+    assert_eq!(store.due_rows(m, 0).next().unwrap().unwrap(), 1);
+    let counts = store.counts(m).unwrap();
+    assert_eq!(
+        counts.get(Pending) as usize,
+        store.due_rows(m, u64::MAX).count()
+    );
+
+    // An entry whose rows all left is gone: only the retried rows remain queued.
+    for r in store.due_rows(m, 0).map(Result::unwrap).collect::<Vec<_>>() {
+        store
+            .update_recipient(m, r, &RecipientUpdate::sent(None, "250 ok"))
+            .unwrap();
+    }
+    assert_eq!(store.next_due(m).unwrap(), Some(7_000));
+}
