@@ -15,6 +15,17 @@ pub struct Field {
 /// Splits `text` into blocks of fields. A block ends at a blank line; a line starting with
 /// white space continues the previous field. Works for LF and CRLF.
 pub fn blocks(text: &str) -> Vec<Vec<Field>> {
+    blocks_upto(text, usize::MAX)
+}
+
+/// The first block of [`blocks`], reading no further than its end (a header block followed
+/// by a long message body).
+pub fn first_block(text: &str) -> Vec<Field> {
+    blocks_upto(text, 1).pop().unwrap_or_default()
+}
+
+/// [`blocks`], stopping after `max` blocks.
+fn blocks_upto(text: &str, max: usize) -> Vec<Vec<Field>> {
     let mut out: Vec<Vec<Field>> = Vec::new();
     let mut cur: Vec<Field> = Vec::new();
     for line in text.lines() {
@@ -22,6 +33,9 @@ pub fn blocks(text: &str) -> Vec<Vec<Field>> {
         if line.trim().is_empty() {
             if !cur.is_empty() {
                 out.push(std::mem::take(&mut cur));
+                if out.len() >= max {
+                    return out;
+                }
             }
             continue;
         }
@@ -82,5 +96,11 @@ mod tests {
             Some("smtp; 550 5.1.1 user unknown")
         );
         assert_eq!(get(&b[2], "final-recipient"), Some("rfc822; c@d.example"));
+        assert_eq!(first_block(text), b[0]);
+        assert_eq!(
+            first_block("\n\nnot a field\n\nA: b\n\nC: d\n"),
+            blocks("A: b\n")[0]
+        );
+        assert!(first_block("").is_empty());
     }
 }

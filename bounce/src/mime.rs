@@ -8,8 +8,12 @@
 //! unencoded message/rfc822 parts with a byte scan, and mail-parser is given a copy in which
 //! each attached message is reduced to the header fields [`returned_of`] reads (copied byte
 //! for byte, so they parse as before); the original bytes of each attached message are still
-//! kept (borrowed) for forwarded reports. If mail-parser does not see the attached messages
-//! where the scan found them, the message is parsed whole, as before.
+//! kept (borrowed) for forwarded reports. Likewise, the bodies of quoted-printable text/plain
+//! and text/html parts ([`qp_bodies`]) are decoded here, byte for byte as mail-parser would,
+//! and removed from the copy (mail-parser's decoder costs tens of instructions a byte). If
+//! mail-parser does not see the parts where the scan found them, the message is parsed whole,
+//! as before.
+use mail_parser::decoders::charsets::map::charset_decoder;
 use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -159,6 +163,266 @@ fn is_message_type_line(line: &[u8]) -> bool {
     })
 }
 
+/// The part header block around the header line at `line_start`: the start of its first
+/// header line (after the `--boundary` delimiter line) and the boundary, if the lines before
+/// it (none of them blank) go back to a delimiter line after the top-level headers (`top`).
+fn delimiter_before(raw: &[u8], line_start: usize, top: usize) -> Option<(usize, &[u8])> {
+    let mut cursor = line_start;
+    for _ in 0..64 {
+        if cursor < top + 1 {
+            return None;
+        }
+        let prev_end = cursor - 1;
+        let prev_start = raw
+            .get(..prev_end)
+            .and_then(|b| memchr::memrchr(b'\n', b))
+            .map_or(0, |p| p + 1);
+        let prev = raw.get(prev_start..prev_end)?;
+        if prev.iter().all(u8::is_ascii_whitespace) {
+            return None;
+        }
+        if let Some(b) = prev.strip_prefix(b"--") {
+            let b = b.trim_ascii_end();
+            return (!b.is_empty() && !b.ends_with(b"--") && declared(raw, b))
+                .then_some((cursor, b));
+        }
+        cursor = prev_start;
+    }
+    None
+}
+
+/// Whether `boundary` is declared as such (`boundary="b"` or `boundary=b`) in `raw`, so that
+/// mail-parser, which takes it from the Content-Type, looks for the same delimiter.
+fn declared(raw: &[u8], boundary: &[u8]) -> bool {
+    let mut quoted = Vec::with_capacity(boundary.len() + 11);
+    quoted.extend_from_slice(b"boundary=\"");
+    quoted.extend_from_slice(boundary);
+    quoted.push(b'"');
+    if memchr::memmem::find(raw, &quoted).is_some() {
+        return true;
+    }
+    let bare = quoted.get(..quoted.len() - 1).unwrap_or_default();
+    let Some(bare) = bare.get(..9).map(|b| [b, boundary].concat()) else {
+        return false;
+    };
+    memchr::memmem::find_iter(raw, &bare).any(|p| {
+        raw.get(p + bare.len())
+            .is_none_or(|&c| c == b';' || c.is_ascii_whitespace())
+    })
+}
+
+/// Where the part whose body starts at `body` ends: the line end before the first
+/// `--boundary` after it (where mail-parser ends it, too), with that delimiter's offset.
+/// `None` when the delimiter is missing or not at a line start.
+fn part_end(raw: &[u8], body: usize, boundary: &[u8]) -> Option<(usize, usize)> {
+    let mut delim = Vec::with_capacity(boundary.len() + 2);
+    delim.extend_from_slice(b"--");
+    delim.extend_from_slice(boundary);
+    let at = body + memchr::memmem::find(raw.get(body..)?, &delim)?;
+    let mut end = at
+        .checked_sub(1)
+        .filter(|e| *e >= body && raw.get(*e) == Some(&b'\n'))?;
+    if end > body && raw.get(end - 1) == Some(&b'\r') {
+        end -= 1;
+    }
+    Some((end, at))
+}
+
+/// Whether `line` is the header `name` (lower case, with its colon) with a value starting with
+/// one of `values` (lower case), followed by nothing but `;` or white space.
+fn header_is(line: &[u8], name: &[u8], values: &[&[u8]]) -> bool {
+    let Some(n) = line.get(..name.len()) else {
+        return false;
+    };
+    if !n.eq_ignore_ascii_case(name) {
+        return false;
+    }
+    let v = line
+        .get(name.len()..)
+        .unwrap_or_default()
+        .trim_ascii_start();
+    values.iter().any(|t| {
+        v.get(..t.len()).is_some_and(|p| p.eq_ignore_ascii_case(t))
+            && v.get(t.len())
+                .is_none_or(|&c| c == b';' || c.is_ascii_whitespace())
+    })
+}
+
+/// A quoted-printable text/plain or text/html part whose body (`body..end`) is decoded here
+/// (`decoded`, before the charset) rather than by mail-parser, whose decoder costs tens of
+/// instructions a byte and is most of the cost of HTML-only reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct QpCut {
+    body: usize,
+    end: usize,
+    decoded: Vec<u8>,
+}
+
+/// The searcher for `quoted-printable`, built once.
+static QP_ENCODING: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(b"quoted-printable"));
+
+/// The quoted-printable text parts of `raw` outside the attached messages of `returned`, each
+/// decoded exactly as mail-parser would have; a part whose decoding mail-parser would treat as
+/// broken (or would end oddly) is left to mail-parser.
+fn qp_bodies(raw: &[u8], returned: &[Cut]) -> Vec<QpCut> {
+    let mut out: Vec<QpCut> = Vec::new();
+    let Some(top) = header_end(raw, 0) else {
+        return out;
+    };
+    let mut from = top;
+    while out.len() < MAX_CUTS {
+        let Some(hit) = raw
+            .get(from..)
+            .and_then(|r| QP_ENCODING.find(r))
+            .map(|p| from + p)
+        else {
+            break;
+        };
+        from = hit + 1;
+        if returned.iter().any(|c| (c.part_body..c.end).contains(&hit)) {
+            continue;
+        }
+        let line_start = raw
+            .get(..hit)
+            .and_then(|b| memchr::memrchr(b'\n', b))
+            .map_or(0, |p| p + 1);
+        let Some((cursor, boundary)) = delimiter_before(raw, line_start, top) else {
+            continue;
+        };
+        let Some(body) = header_end(raw, line_start) else {
+            continue;
+        };
+        // mail-parser decodes only a value of exactly `quoted-printable`, from the first
+        // Content-Transfer-Encoding field; the type must be text/plain or text/html.
+        let mut encodings = 0;
+        let mut plain_qp = false;
+        let mut text = false;
+        for line in raw
+            .get(cursor..body)
+            .unwrap_or_default()
+            .split(|&b| b == b'\n')
+        {
+            if line.first().is_some_and(|b| b.is_ascii_whitespace()) {
+                // A folded value: only trust unfolded encoding fields.
+                if encodings > 0 && !plain_qp {
+                    continue;
+                }
+                if line.iter().any(|b| !b.is_ascii_whitespace()) && encodings > 0 {
+                    plain_qp = false;
+                }
+                continue;
+            }
+            if line.len() >= 26 && line[..26].eq_ignore_ascii_case(b"content-transfer-encoding:") {
+                encodings += 1;
+                let v = line[26..].trim_ascii();
+                plain_qp = v.eq_ignore_ascii_case(b"quoted-printable");
+            } else if header_is(line, b"content-type:", &[b"text/plain", b"text/html"]) {
+                text = true;
+            }
+        }
+        if encodings != 1 || !plain_qp || !text {
+            continue;
+        }
+        let Some((end, at)) = part_end(raw, body, boundary) else {
+            continue;
+        };
+        from = at;
+        if end <= body || out.last().is_some_and(|q| q.end > body) {
+            continue;
+        }
+        if let Some(decoded) = qp_decode(raw.get(body..end).unwrap_or_default()) {
+            out.push(QpCut { body, end, decoded });
+        }
+    }
+    out
+}
+
+/// Hex digit value, if `b` is one.
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Quoted-printable decoding of a part body that ended at a line end before its boundary,
+/// byte for byte what mail-parser's MIME decoder gives (runs of plain bytes copied at once):
+/// `\r` dropped and, once seen, line ends written as CRLF; white space before a line end
+/// dropped; `=` + line end joins lines; `=` + white space waits for the hex digits; the last
+/// line ending is not part of the body. `None` where mail-parser would fail or keep a quirk
+/// (a soft line break or half an escape at the very end).
+fn qp_decode(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut buf = Vec::with_capacity(bytes.len());
+    let mut crlf: &[u8] = b"\n";
+    // 0: plain, 1: after `=`, 2: after `=` and one hex digit.
+    let mut state = 0u8;
+    let mut hex1 = 0u8;
+    // Plain white-space bytes at the end of `buf` since the last other byte.
+    let mut ws = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        let ch = bytes[i];
+        if state == 0 && !matches!(ch, b'=' | b'\n' | b'\r') {
+            let run =
+                memchr::memchr3(b'=', b'\n', b'\r', bytes.get(i..)?).unwrap_or(bytes.len() - i);
+            let seg = bytes.get(i..i + run)?;
+            buf.extend_from_slice(seg);
+            let trailing = seg
+                .iter()
+                .rev()
+                .take_while(|b| b.is_ascii_whitespace())
+                .count();
+            ws = if trailing == seg.len() {
+                ws + trailing
+            } else {
+                trailing
+            };
+            i += run;
+            continue;
+        }
+        match ch {
+            b'=' => {
+                if state != 0 {
+                    return None;
+                }
+                state = 1;
+            }
+            b'\n' => {
+                if state == 1 {
+                    state = 0;
+                } else {
+                    buf.truncate(buf.len() - ws);
+                    buf.extend_from_slice(crlf);
+                }
+                ws = 0;
+            }
+            b'\r' => crlf = b"\r\n",
+            _ if state == 1 => {
+                if let Some(h) = hex(ch) {
+                    hex1 = h;
+                    state = 2;
+                } else if !ch.is_ascii_whitespace() {
+                    return None;
+                }
+            }
+            _ => {
+                buf.push((hex1 << 4) | hex(ch)?);
+                ws = 0;
+                state = 0;
+            }
+        }
+        i += 1;
+    }
+    if state != 0 {
+        return None;
+    }
+    buf.truncate(buf.len() - ws);
+    Some(buf)
+}
+
 /// The searcher for `message/`, built once.
 static MESSAGE_TYPE: LazyLock<memchr::memmem::Finder<'static>> =
     LazyLock::new(|| memchr::memmem::Finder::new(b"message/"));
@@ -196,32 +460,7 @@ fn returned_bodies(raw: &[u8]) -> Vec<Cut> {
         {
             continue;
         }
-        // The part's delimiter line, up through the header lines before this one.
-        let mut boundary: Option<&[u8]> = None;
-        let mut cursor = line_start;
-        for _ in 0..64 {
-            if cursor < top + 1 {
-                break;
-            }
-            let prev_end = cursor - 1;
-            let prev_start = raw
-                .get(..prev_end)
-                .and_then(|b| memchr::memrchr(b'\n', b))
-                .map_or(0, |p| p + 1);
-            let prev = raw.get(prev_start..prev_end).unwrap_or_default();
-            if prev.iter().all(u8::is_ascii_whitespace) {
-                break;
-            }
-            if let Some(b) = prev.strip_prefix(b"--") {
-                let b = b.trim_ascii_end();
-                if !b.is_empty() && !b.ends_with(b"--") {
-                    boundary = Some(b);
-                }
-                break;
-            }
-            cursor = prev_start;
-        }
-        let Some(boundary) = boundary else {
+        let Some((cursor, boundary)) = delimiter_before(raw, line_start, top) else {
             continue;
         };
         let Some(part_body) = header_end(raw, line_start) else {
@@ -240,24 +479,9 @@ fn returned_bodies(raw: &[u8]) -> Vec<Cut> {
         let Some(body) = header_end(raw, part_body) else {
             continue;
         };
-        let mut delim = Vec::with_capacity(boundary.len() + 2);
-        delim.extend_from_slice(b"--");
-        delim.extend_from_slice(boundary);
-        let Some(at) = raw
-            .get(body..)
-            .and_then(|r| memchr::memmem::find(r, &delim))
-            .map(|p| body + p)
-        else {
+        let Some((end, at)) = part_end(raw, body, boundary) else {
             continue;
         };
-        // The line end before the delimiter stays (mail-parser needs it to see the boundary).
-        let mut end = at;
-        if end > body && raw.get(end - 1) == Some(&b'\n') {
-            end -= 1;
-            if end > body && raw.get(end - 1) == Some(&b'\r') {
-                end -= 1;
-            }
-        }
         if end > body && cuts.last().is_none_or(|c| c.end <= body) {
             cuts.push(Cut {
                 part_body,
@@ -273,26 +497,59 @@ fn returned_bodies(raw: &[u8]) -> Vec<Cut> {
 /// Parses and walks `raw`. `None` when mail-parser finds no message at all.
 pub fn walk(raw: &[u8]) -> Option<Walked<'_>> {
     let cuts = returned_bodies(raw);
-    if !cuts.is_empty() {
+    let qps = qp_bodies(raw, &cuts);
+    if !cuts.is_empty() || !qps.is_empty() {
         let mut short = Vec::with_capacity(raw.len());
         let mut starts = Vec::with_capacity(cuts.len());
+        let mut qp_at: Vec<(usize, &[u8])> = Vec::with_capacity(qps.len());
         let mut last = 0;
-        for c in &cuts {
-            short.extend_from_slice(raw.get(last..c.part_body).unwrap_or_default());
-            starts.push(short.len());
-            // A header line of its own, so that mail-parser sees a message even when the
-            // original has none of the fields read.
-            short.extend_from_slice(b"X-Mm-Cut: 1\n");
-            returned_fields(raw.get(c.part_body..c.body).unwrap_or_default(), &mut short);
-            short.push(b'\n');
-            last = c.end;
+        let (mut ci, mut qi) = (0, 0);
+        loop {
+            let c = cuts.get(ci);
+            let q = qps.get(qi);
+            match (c, q) {
+                (Some(c), q) if q.is_none_or(|q| c.part_body < q.body) => {
+                    short.extend_from_slice(raw.get(last..c.part_body).unwrap_or_default());
+                    starts.push(short.len());
+                    // A header line of its own, so that mail-parser sees a message even when
+                    // the original has none of the fields read.
+                    short.extend_from_slice(b"X-Mm-Cut: 1\n");
+                    returned_fields(raw.get(c.part_body..c.body).unwrap_or_default(), &mut short);
+                    short.push(b'\n');
+                    last = c.end;
+                    ci += 1;
+                }
+                (_, Some(q)) => {
+                    short.extend_from_slice(raw.get(last..q.body).unwrap_or_default());
+                    qp_at.push((short.len(), &q.decoded));
+                    last = q.end;
+                    qi += 1;
+                }
+                // (`Some(cut), None` is taken by the first arm.)
+                _ => break,
+            }
         }
         short.extend_from_slice(raw.get(last..).unwrap_or_default());
-        if let Some(w) = walk_parsed(raw, &short, &cuts, &starts) {
+        let edits = Edits {
+            cuts: &cuts,
+            starts: &starts,
+            qp: &qp_at,
+        };
+        if let Some(w) = walk_parsed(raw, &short, &edits) {
             return Some(w);
         }
     }
-    walk_parsed(raw, raw, &[], &[])
+    walk_parsed(raw, raw, &Edits::default())
+}
+
+/// What was changed in the copy given to mail-parser: the attached messages of `cuts`
+/// (reduced to the fields read, starting at `starts` in the copy), and quoted-printable text
+/// bodies removed at the offsets of `qp` (with their decoded bytes).
+#[derive(Default)]
+struct Edits<'e> {
+    cuts: &'e [Cut],
+    starts: &'e [usize],
+    qp: &'e [(usize, &'e [u8])],
 }
 
 /// The header fields of a returned message that [`returned_of`] reads.
@@ -330,15 +587,9 @@ fn returned_fields(headers: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// Walks `parsed` (`raw`, or `raw` with the attached messages of `cuts` reduced to the
-/// fields read, starting at `starts` in `parsed`). With cuts, `None` also when mail-parser's
-/// attached messages are not those of `cuts`.
-fn walk_parsed<'a>(
-    raw: &'a [u8],
-    parsed: &[u8],
-    cuts: &[Cut],
-    starts: &[usize],
-) -> Option<Walked<'a>> {
+/// Walks `parsed`: `raw`, or a copy of it changed as `edits` says. With edits, `None` also
+/// when mail-parser's parts are not where the edits were made.
+fn walk_parsed<'a>(raw: &'a [u8], parsed: &[u8], edits: &Edits<'_>) -> Option<Walked<'a>> {
     let msg = PARSER.parse(parsed)?;
     let mut w = Walked {
         from: first_addr(msg.from()).unwrap_or_default(),
@@ -369,7 +620,7 @@ fn walk_parsed<'a>(
             w.report_type = ct.attribute("report-type").map(|s| s.to_ascii_lowercase());
         }
     }
-    if !walk_parts(&msg, raw, parsed, cuts, starts, &mut w) {
+    if !walk_parts(&msg, raw, parsed, edits, &mut w) {
         return None;
     }
     Some(w)
@@ -397,12 +648,12 @@ fn walk_parts<'a>(
     msg: &Message<'_>,
     raw: &'a [u8],
     parsed: &[u8],
-    cuts: &[Cut],
-    starts: &[usize],
+    edits: &Edits<'_>,
     w: &mut Walked<'a>,
 ) -> bool {
-    let mut html: Vec<&str> = Vec::new();
+    let mut html: Vec<Cow<'_, str>> = Vec::new();
     let mut matched = 0;
+    let mut qp_matched = 0;
     for part in &msg.parts {
         let (ctype, sub) = match part.content_type() {
             Some(ct) => (lower(ct.ctype()), lower(ct.subtype().unwrap_or_default())),
@@ -418,8 +669,8 @@ fn walk_parts<'a>(
                 // An attached message whose body was cut: its original bytes, from `raw`.
                 let cut = within(parsed, bytes).and_then(|b| {
                     let start = b.as_ptr() as usize - parsed.as_ptr() as usize;
-                    let i = starts.iter().position(|s| *s == start)?;
-                    cuts.get(i)
+                    let i = edits.starts.iter().position(|s| *s == start)?;
+                    edits.cuts.get(i)
                 });
                 if let Some(c) = cut {
                     matched += 1;
@@ -428,7 +679,7 @@ fn walk_parts<'a>(
                             raw.get(c.part_body..c.end).unwrap_or_default(),
                         ));
                     }
-                } else if !cuts.is_empty() {
+                } else if !edits.cuts.is_empty() {
                     return false;
                 } else if w.nested.len() < 4 {
                     w.nested.push(match within(raw, bytes) {
@@ -443,9 +694,30 @@ fn walk_parts<'a>(
                 "image" | "audio" | "video" | "application" | "font" | "model"
             ) => {}
             body => {
-                let text: std::borrow::Cow<'_, str> = match body {
-                    PartType::Text(t) | PartType::Html(t) => std::borrow::Cow::Borrowed(t.as_ref()),
-                    PartType::Binary(b) | PartType::InlineBinary(b) => String::from_utf8_lossy(b),
+                // A quoted-printable body decoded before parsing: the charset as mail-parser
+                // would apply it.
+                let decoded = edits
+                    .qp
+                    .iter()
+                    .find(|q| q.0 == part.offset_body as usize)
+                    .map(|q| q.1);
+                let text: Cow<'_, str> = match (decoded, body) {
+                    (Some(bytes), PartType::Text(_) | PartType::Html(_)) => {
+                        qp_matched += 1;
+                        let charset = part
+                            .content_type()
+                            .and_then(|ct| ct.attribute("charset"))
+                            .and_then(|c| charset_decoder(c.as_bytes()));
+                        Cow::Owned(match charset {
+                            Some(decode) => decode(bytes),
+                            None => String::from_utf8_lossy(bytes).into_owned(),
+                        })
+                    }
+                    (Some(_), _) => return false,
+                    (None, PartType::Text(t) | PartType::Html(t)) => Cow::Borrowed(t.as_ref()),
+                    (None, PartType::Binary(b) | PartType::InlineBinary(b)) => {
+                        String::from_utf8_lossy(b)
+                    }
                     _ => continue,
                 };
                 match (ctype.as_ref(), sub.as_ref()) {
@@ -474,8 +746,8 @@ fn walk_parts<'a>(
                         w.returned = Some(returned_from_text(&text));
                     }
                     ("text", "html") => {
-                        if let PartType::Html(t) | PartType::Text(t) = body {
-                            html.push(t.as_ref());
+                        if let PartType::Html(_) | PartType::Text(_) = body {
+                            html.push(text);
                         }
                     }
                     // `multipart/*` handed over as text: its boundary was not found (a
@@ -500,12 +772,12 @@ fn walk_parts<'a>(
             }
         }
     }
-    if matched != cuts.len() {
+    if matched != edits.cuts.len() || qp_matched != edits.qp.len() {
         return false;
     }
     if w.human.is_empty() {
         // Only HTML: read it as text.
-        w.human = html.into_iter().map(crate::text::strip_html).collect();
+        w.human = html.iter().map(|h| crate::text::strip_html(h)).collect();
     }
     true
 }
@@ -528,11 +800,7 @@ fn returned_of(m: &Message<'_>) -> Returned {
 /// plain-text bounce after its "original message follows" line).
 pub fn returned_from_text(text: &str) -> Returned {
     let mut r = Returned::default();
-    let blocks = crate::fields::blocks(text);
-    let Some(block) = blocks.first() else {
-        return r;
-    };
-    for f in block {
+    for f in &crate::fields::first_block(text) {
         match f.name.as_str() {
             "message-id" if r.message_id.is_none() => {
                 let v = f.value.trim().trim_start_matches('<');
@@ -582,9 +850,39 @@ mod tests {
         assert_eq!(w.nested[0].as_ref(), first.trim_end().as_bytes());
         assert_eq!(w.nested[1].as_ref(), second.trim_end().as_bytes());
         // The same as mail-parser's view of the whole message.
-        let whole = walk_parsed(raw.as_bytes(), raw.as_bytes(), &[], &[]).unwrap();
+        let whole = walk_parsed(raw.as_bytes(), raw.as_bytes(), &Edits::default()).unwrap();
         assert_eq!(format!("{:?}", whole.returned), format!("{:?}", w.returned));
         assert_eq!(whole.nested, w.nested);
         assert_eq!(whole.human, w.human);
+    }
+
+    #[test]
+    fn quoted_printable_text_decodes_as_mail_parser_does() {
+        let bodies = [
+            "caf=C3=A9 =\r\nsoft  \r\ntrailing \t\r\nhex=20\r\nend  ",
+            "lf only=\nline\n\n= 41 and =41=42\nlast",
+            "mixed\nline\r\nends\rstray cr",
+            "bad =ZZ escape",
+            "ends in a soft break=",
+            "plain",
+        ];
+        for charset in ["utf-8", "iso-8859-1"] {
+            for body in bodies {
+                let raw = format!(
+                    "From: MAILER-DAEMON@mx.example\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain; charset={charset}\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n{body}\r\n--B\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p>{body}</p>\r\n--B--\r\n"
+                );
+                let cut = qp_bodies(raw.as_bytes(), &[]).len();
+                assert_eq!(cut == 2, !body.contains("ZZ") && !body.ends_with('='));
+                let w = walk(raw.as_bytes()).unwrap();
+                let whole = walk_parsed(raw.as_bytes(), raw.as_bytes(), &Edits::default()).unwrap();
+                assert_eq!(w.human, whole.human, "{body:?}");
+                assert_eq!(w.ds, whole.ds);
+            }
+        }
+        assert_eq!(
+            qp_decode(b"a=\r\nb  \r\nc=3D").as_deref(),
+            Some(&b"ab\r\nc="[..])
+        );
+        assert_eq!(qp_decode(b"x=4"), None);
     }
 }
