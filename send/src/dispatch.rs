@@ -4,10 +4,12 @@
 //! # Crash safety
 //! A *pass* reads the store's due queue lazily (memory stays flat in the list length) on a
 //! blocking thread that renders ahead by at most `concurrency` messages; `concurrency` workers
-//! take messages from it. A worker relays its message, writes the outcome, and awaits a store
-//! flush that started after that write before it takes the next message (group commit: one
-//! flush at a time serves every write made before it, see `commit`). So at any moment at most `concurrency` messages have been
-//! accepted by the relay without being durably `sent`: a crash re-sends at most that many.
+//! take messages from it. A worker relays its message, then writes the outcome and awaits a
+//! store flush that started after that write (group commit: one flush at a time serves every
+//! write made before it, see `commit`). Meanwhile it relays its next message, but that
+//! message's final dot — the moment the relay takes it — waits for the flush (`Gate`). So at
+//! any moment at most `concurrency` messages have been accepted by the relay without being
+//! durably `sent`: a crash re-sends at most that many.
 //! A restart simply runs again: everything still `pending` is due.
 //!
 //! # Outcomes
@@ -22,11 +24,11 @@
 //! Passes repeat until nothing is pending; between passes the loop sleeps until the next
 //! retry is due (at most a second, so rows ticked meanwhile are picked up).
 use crate::commit::GroupCommit;
+use crate::gate::{Gate, GateOpener};
 use crate::outcome::Outcome;
 use crate::pool::SmtpPool;
 use crate::progress::{Counter, Progress};
 use crate::verp::Verp;
-use futures::{StreamExt, TryStreamExt};
 use mm_domain::{MailingState, RecipientStatus, SkipReason};
 use mm_render::{MessageIds, PreparedMailing, RenderError};
 use mm_store::{now_ms, RecipientUpdate, Store, StoreError, UpdateOutcome};
@@ -190,24 +192,25 @@ async fn run_passes(ctx: &Arc<Ctx>) -> Result<Finished, DispatchError> {
 /// Sends every row that is due at `now`, then flushes.
 async fn pass(ctx: &Arc<Ctx>, now: u64) -> Result<(), DispatchError> {
     let concurrency = ctx.pool.config().concurrency.max(1);
-    let (tx, mut rx) = mpsc::channel::<Job>(concurrency);
+    let (tx, rx) = mpsc::channel::<Job>(concurrency);
     let feeder = {
         let ctx = ctx.clone();
         tokio::task::spawn_blocking(move || feed(&ctx, now, tx))
     };
-    let jobs = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    // When a worker fails, this returns and drops the receiver, which stops the feeder.
-    let worked = jobs
-        .map(Ok)
-        .try_for_each_concurrent(concurrency, |job| process(ctx, job))
-        .await;
+    let jobs = tokio::sync::Mutex::new(rx);
+    // When a worker fails, this returns and the receiver is dropped, which stops the feeder.
+    let worked = futures::future::try_join_all((0..concurrency).map(|_| worker(ctx, &jobs))).await;
+    drop(jobs);
     let fed = feeder
         .await
         .map_err(|e| DispatchError::Task(e.to_string()))?;
     worked?;
     fed?;
     // The feeder's own writes (suppressed, unrenderable) are flushed here.
-    ctx.commit.durable().await?;
+    let c = ctx.clone();
+    tokio::task::spawn_blocking(move || c.commit.durable())
+        .await
+        .map_err(|e| DispatchError::Task(e.to_string()))??;
     Ok(())
 }
 
@@ -260,22 +263,56 @@ fn feed(ctx: &Ctx, now: u64, tx: mpsc::Sender<Job>) -> Result<(), DispatchError>
     Ok(())
 }
 
-/// One worker step: relay the message (waiting out relay outages), record, flush.
-async fn process(ctx: &Ctx, job: Job) -> Result<(), DispatchError> {
+/// One worker: takes a message, relays it, and records the outcome — while that outcome is
+/// being written and flushed, it already relays its next message, whose final dot waits for
+/// the flush (see [`Gate`]). So the flush is off the connection's critical path, and still
+/// at most one message per worker has been accepted without being durably recorded.
+async fn worker(
+    ctx: &Arc<Ctx>,
+    jobs: &tokio::sync::Mutex<mpsc::Receiver<Job>>,
+) -> Result<(), DispatchError> {
+    // The receiver is shared: the worker holding the lock waits for the feeder's next job.
+    let next = || async { jobs.lock().await.recv().await };
+    let Some(mut job) = next().await else {
+        return Ok(());
+    };
+    let Some(mut outcome) = relay(ctx, &job, Gate::open()).await else {
+        return Ok(());
+    };
+    loop {
+        let (opener, gate) = Gate::pair();
+        let recorded = record(ctx, &job, outcome, opener);
+        let following = async {
+            let job = next().await?;
+            let outcome = relay(ctx, &job, gate).await?;
+            Some((job, outcome))
+        };
+        let (recorded, following) = tokio::join!(recorded, following);
+        recorded?;
+        match following {
+            Some((j, o)) => (job, outcome) = (j, o),
+            // No more jobs, or shutdown (the message in hand stays pending).
+            None => return Ok(()),
+        }
+    }
+}
+
+/// Relays one message, waiting out relay outages; `None` on shutdown.
+async fn relay(ctx: &Ctx, job: &Job, gate: Gate) -> Option<Outcome> {
     let config = ctx.pool.config();
     loop {
         if ctx.shutdown.is_cancelled() {
-            return Ok(());
+            return None;
         }
         ctx.progress.in_flight(1);
         let outcome = ctx
             .pool
-            .send(job.envelope.clone(), job.message.clone())
+            .send_gated(job.envelope.clone(), job.message.clone(), gate.clone())
             .await;
         ctx.progress.in_flight(-1);
         if let Outcome::Unreachable { text } = &outcome {
             if ctx.shutdown.is_cancelled() {
-                return Ok(());
+                return None;
             }
             ctx.progress.waiting_for_relay(true);
             ctx.progress.problem(text);
@@ -285,16 +322,22 @@ async fn process(ctx: &Ctx, job: Job) -> Result<(), DispatchError> {
                 .clamp(Duration::from_millis(100), Duration::from_secs(30));
             tokio::select! {
                 _ = tokio::time::sleep(wait) => continue,
-                _ = ctx.shutdown.cancelled() => return Ok(()),
+                _ = ctx.shutdown.cancelled() => return None,
             }
         }
         ctx.progress.waiting_for_relay(false);
-        return record(ctx, &job, outcome).await;
+        return Some(outcome);
     }
 }
 
-/// Writes the outcome and waits until it is durable.
-async fn record(ctx: &Ctx, job: &Job, outcome: Outcome) -> Result<(), DispatchError> {
+/// Writes the outcome, waits until it is durable, and then opens `durable` (fails it when
+/// the write or the flush failed).
+async fn record(
+    ctx: &Arc<Ctx>,
+    job: &Job,
+    outcome: Outcome,
+    durable: GateOpener,
+) -> Result<(), DispatchError> {
     let config = ctx.pool.config();
     let (update, counter) = match &outcome {
         Outcome::Accepted { queue_id, reply } => (
@@ -320,12 +363,23 @@ async fn record(ctx: &Ctx, job: &Job, outcome: Outcome) -> Result<(), DispatchEr
         }
     };
     let (number, row) = (ctx.number, job.row);
-    let written = blocking(&ctx.store, move |s| {
-        s.update_recipient(number, row, &update)
+    // The promise of SPEC §7: durable before this worker's next message is accepted (its
+    // final dot waits for this, see `worker`). Write, flush and open the gate in one
+    // blocking call: every hop between threads here delays that dot.
+    let written = tokio::task::spawn_blocking({
+        let ctx = ctx.clone();
+        move || -> Result<UpdateOutcome, DispatchError> {
+            let written = ctx.store.update_recipient(number, row, &update);
+            let written = written.map_err(DispatchError::from).and_then(|w| {
+                ctx.commit.durable()?;
+                Ok(w)
+            });
+            durable.decide(written.is_ok());
+            written
+        }
     })
-    .await??;
-    // The promise of SPEC §7: durable before this worker takes its next message.
-    ctx.commit.durable().await?;
+    .await
+    .map_err(|e| DispatchError::Task(e.to_string()))??;
     match written {
         UpdateOutcome::Applied { .. } => ctx.progress.add(counter),
         UpdateOutcome::Refused { current } => {

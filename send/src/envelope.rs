@@ -70,6 +70,8 @@ pub struct Extensions {
     pub eight_bit_mime: bool,
     /// `SMTPUTF8` is offered.
     pub smtputf8: bool,
+    /// `PIPELINING` (RFC 2920) is offered: MAIL, RCPT and DATA may go out in one write.
+    pub pipelining: bool,
 }
 
 #[cfg(test)]

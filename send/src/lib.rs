@@ -6,6 +6,7 @@
 //! - [`envelope`]: `Envelope` — explicit sender/recipient and the DSN parameters.
 //! - [`outcome`]: `Outcome` — accepted (with queue id), rejected (5xx), deferred, unreachable.
 //! - [`pool`]: `SmtpPool` — tasks each owning one SMTP connection; `send(envelope, bytes)`.
+//! - [`gate`]: `Gate` — what a message's final dot waits for (the previous outcome's flush).
 //! - `commit`: group commit — one store flush at a time, serving all writes before it.
 //! - `connection`: one SMTP session on mail-send's `SmtpClient` (TCP_NODELAY, EHLO, RSET).
 //! - `relays`: spreading over relays and skipping a relay that is down.
@@ -49,6 +50,7 @@ pub mod config;
 mod connection;
 pub mod dispatch;
 pub mod envelope;
+pub mod gate;
 pub mod outcome;
 pub mod pool;
 pub mod progress;
@@ -61,6 +63,7 @@ pub mod xtext;
 pub use config::SenderConfig;
 pub use dispatch::{finish, run, DispatchError, Finished, Render};
 pub use envelope::Envelope;
+pub use gate::{Gate, GateOpener};
 pub use outcome::Outcome;
 pub use pool::SmtpPool;
 pub use progress::{Progress, ProgressSnapshot};

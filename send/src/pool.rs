@@ -8,6 +8,7 @@
 use crate::config::SenderConfig;
 use crate::connection::{After, Connection};
 use crate::envelope::Envelope;
+use crate::gate::Gate;
 use crate::outcome::Outcome;
 use crate::rate::RateLimiter;
 use crate::relays::Relays;
@@ -19,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 struct Job {
     envelope: Envelope,
     message: Arc<Vec<u8>>,
+    gate: Gate,
     reply: oneshot::Sender<Outcome>,
 }
 
@@ -80,12 +82,25 @@ impl SmtpPool {
     /// Sends `message` (raw RFC 5322 bytes with CRLF line ends) with the explicit `envelope`,
     /// waiting for the rate limits and a free connection. Never fails: problems are outcomes.
     pub async fn send(&self, envelope: Envelope, message: impl Into<Arc<Vec<u8>>>) -> Outcome {
+        self.send_gated(envelope, message, Gate::open()).await
+    }
+
+    /// Like [`send`](Self::send), but the final dot of the message — the moment the relay
+    /// takes it — waits for `gate`; a failed gate aborts the message (the connection is
+    /// dropped, the relay discards it) with a `Deferred` outcome. See [`Gate`].
+    pub async fn send_gated(
+        &self,
+        envelope: Envelope,
+        message: impl Into<Arc<Vec<u8>>>,
+        gate: Gate,
+    ) -> Outcome {
         let message = message.into();
         self.inner.rate.acquire(&envelope.recipient_domain()).await;
         let (reply, answer) = oneshot::channel();
         let job = Job {
             envelope,
             message,
+            gate,
             reply,
         };
         // Latency as the caller sees it: waiting for a free connection plus the transaction.
@@ -125,8 +140,10 @@ impl Task {
     async fn run(mut self) {
         loop {
             match self.next().await {
-                Next::Job(job) => {
-                    let outcome = self.deliver(&job.envelope, &job.message).await;
+                Next::Job(mut job) => {
+                    let outcome = self
+                        .deliver(&job.envelope, &job.message, &mut job.gate)
+                        .await;
                     tracing::debug!(
                         task = self.n,
                         recipient = %job.envelope.recipient,
@@ -174,7 +191,7 @@ impl Task {
         }
     }
 
-    async fn deliver(&mut self, envelope: &Envelope, message: &[u8]) -> Outcome {
+    async fn deliver(&mut self, envelope: &Envelope, message: &[u8], gate: &mut Gate) -> Outcome {
         // At most one retry: a reused connection that turns out to be dead at MAIL FROM.
         for _ in 0..2 {
             let mut conn = match self.conn.take() {
@@ -185,7 +202,7 @@ impl Task {
                 },
             };
             let reused = conn.used > 0;
-            let (outcome, after) = conn.transact(envelope, message).await;
+            let (outcome, after) = conn.transact(envelope, message, gate).await;
             match after {
                 After::Keep => self.conn = Some(conn),
                 After::Drop => {}

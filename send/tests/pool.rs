@@ -3,7 +3,7 @@
 //! relay list.
 mod support;
 
-use mm_send::{Envelope, Outcome, SenderConfig, SmtpPool};
+use mm_send::{Envelope, Gate, Outcome, SenderConfig, SmtpPool};
 use std::time::Duration;
 use support::{free_port, have_sink, Sink};
 use tokio_util::sync::CancellationToken;
@@ -254,4 +254,110 @@ async fn shutdown_stops_the_pool() {
         matches!(outcome, Outcome::Unreachable { .. }),
         "{outcome:?}"
     );
+}
+
+/// The dialogue without PIPELINING (smtp-sink `-p` does not offer it): one command at a
+/// time, the same outcomes, refusals reset on the same session.
+#[tokio::test]
+async fn without_pipelining_commands_go_one_by_one_with_the_same_outcomes() {
+    if !have_sink() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::start(Some(dir.path()), &["-v", "-p"]);
+    let pool = SmtpPool::start(config(vec![sink.addr()], 1), CancellationToken::new());
+    for n in 0..3 {
+        let outcome = pool.send(envelope(n), message(n)).await;
+        assert!(matches!(outcome, Outcome::Accepted { .. }), "{outcome:?}");
+    }
+    let dumps = sink.dumps();
+    assert_eq!(dumps.len(), 3);
+    for d in &dumps {
+        let n: usize = d.recipient()["user+".len()..d.recipient().find('@').unwrap()]
+            .parse()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&d.message),
+            String::from_utf8_lossy(&lf(&message(n)))
+        );
+    }
+    assert_eq!(sink.sessions(), 1, "{:#?}", sink.log());
+
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::start(
+        Some(dir.path()),
+        &["-v", "-p", "-f", "RCPT", "-B", "550 5.1.1 User unknown"],
+    );
+    let pool = SmtpPool::start(config(vec![sink.addr()], 1), CancellationToken::new());
+    for n in 0..2 {
+        let outcome = pool.send(envelope(n), message(n)).await;
+        assert_eq!(outcome.reply_line(), "550 5.1.1 User unknown");
+    }
+    assert_eq!(sink.sessions(), 1, "{:#?}", sink.log());
+}
+
+/// A refusal at MAIL with PIPELINING: RCPT and DATA were already sent, their replies are
+/// read and the session stays usable.
+#[tokio::test]
+async fn a_pipelined_refusal_at_mail_keeps_the_session_in_step() {
+    if !have_sink() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::start(
+        Some(dir.path()),
+        &["-v", "-f", "MAIL", "-B", "553 5.1.8 Sender refused"],
+    );
+    let pool = SmtpPool::start(config(vec![sink.addr()], 1), CancellationToken::new());
+    for n in 0..3 {
+        let outcome = pool.send(envelope(n), message(n)).await;
+        assert_eq!(outcome.reply_line(), "553 5.1.8 Sender refused");
+    }
+    assert_eq!(sink.sessions(), 1, "{:#?}", sink.log());
+    assert!(sink.dumps().is_empty());
+}
+
+/// The final dot waits for the gate: nothing is delivered before it opens, and a failed
+/// gate drops the connection before the dot, so the relay discards the message.
+#[tokio::test]
+async fn the_final_dot_waits_for_the_gate_and_a_failed_gate_discards_the_message() {
+    if !have_sink() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::start(Some(dir.path()), &["-v"]);
+    let pool = SmtpPool::start(config(vec![sink.addr()], 1), CancellationToken::new());
+
+    let (opener, gate) = Gate::pair();
+    let sending = tokio::spawn({
+        let pool = pool.clone();
+        async move { pool.send_gated(envelope(1), message(1), gate).await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!sending.is_finished(), "accepted before the gate opened");
+    assert!(sink.dumps().is_empty(), "delivered before the gate opened");
+    opener.open();
+    let outcome = sending.await.unwrap();
+    assert!(matches!(outcome, Outcome::Accepted { .. }), "{outcome:?}");
+    assert_eq!(sink.dumps().len(), 1);
+
+    let (opener, gate) = Gate::pair();
+    let sending = tokio::spawn({
+        let pool = pool.clone();
+        async move { pool.send_gated(envelope(2), message(2), gate).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    opener.fail();
+    let outcome = sending.await.unwrap();
+    assert!(matches!(outcome, Outcome::Deferred { .. }), "{outcome:?}");
+    // The next message goes out on a fresh connection; the aborted one never arrives.
+    let outcome = pool.send(envelope(3), message(3)).await;
+    assert!(matches!(outcome, Outcome::Accepted { .. }), "{outcome:?}");
+    let mut got: Vec<String> = sink
+        .dumps()
+        .iter()
+        .map(|d| d.recipient().to_string())
+        .collect();
+    got.sort();
+    assert_eq!(got, vec!["user+1@dest.test", "user+3@dest.test"]);
 }
