@@ -71,19 +71,19 @@
 //! cached pages decoded, ~2× their size on disk, and keeps state for every page it knows. What
 //! else grows with a list is kept small: the due queue takes one key per 256 rows, imports
 //! flush every 10,000 rows. What remains is mostly malloc's: after 950,000 outcomes recorded
-//! by 16 threads, `bulk_1m` showed 52 MB of live heap but 92 MB freed-yet-resident (glibc keeps
-//! one heap per thread), and sled's occasional bursts of short-lived allocations leave free
-//! heap behind too (import peaks vary 94–150 MB between runs of one build).
+//! by 16 threads, `bulk_1m` showed 53 MB of live heap but 74–92 MB freed-yet-resident (no
+//! less with `MALLOC_ARENA_MAX=2`): sled's bursts of short-lived allocations leave free heap
+//! that glibc does not return (import peaks vary 90–150 MB between runs of one build).
 //!
 //! # Figures (`cargo run --release -p mm-store --example bulk_1m`, cache budget 64 MiB)
 //! 1,000,000 recipients (8 merge fields each) on a 2-core machine shared with other builds:
-//! import 32.6 CPU-s (≈ 30,000 rows/CPU-s), peak RSS 97 MB; streaming the list 4.3 CPU-s,
-//! counts by counter 0.1 ms vs. 4.1 CPU-s by full scan, a page of 100 rows 1.5 ms, lookup by
-//! address 0.3 ms; recording an outcome for 950,000 recipients the sender's way
-//! (`BULK_WORKERS=16`: a feeder and 16 threads with group commit) 167 CPU-s (≈ 5,700
-//! updates/CPU-s), peak RSS 155 MB (100,000 recipients: 48 MB after the import, 78 MB after
-//! the updates); 503 MiB on disk. Before (sled cache 64 MiB, a due key per row, one flush per
-//! import): 226 MB after the import, 232 MB after the single-threaded updates, 650 MiB on disk.
+//! import ≈ 33–37 CPU-s (≈ 28,000 rows/CPU-s), peak RSS 90–97 MB; recording an outcome for
+//! 950,000 recipients the sender's way (`BULK_WORKERS=16`: a feeder and 16 threads with group
+//! commit) 166 CPU-s (≈ 5,700 updates/CPU-s), peak RSS 138 MB (live heap 53 MB); streaming the
+//! list 4.3 CPU-s, counts by counter 0.1 ms vs. 4.1 CPU-s by full scan, a page of 100 rows
+//! 1.5 ms, lookup by address 0.3 ms; 503 MiB on disk. 100,000 recipients: 56 MB after the
+//! import, 77 MB after the updates. Before (sled cache 64 MiB, a due key per row, one flush
+//! per import): 226 MB after the import, 232 MB after single-threaded updates, 650 MiB on disk.
 //!
 //! # Key layout
 //! Integers are big-endian so that byte order is numeric order. `m` = mailing number (u32),
