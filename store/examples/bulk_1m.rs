@@ -6,7 +6,8 @@
 //! (FLUSH_EVERY: outcomes per flush in the update phase, default 64; 0 = one flush at the end).
 //! Environment: `BULK_CACHE_MB` (default 64); `BULK_WORKERS=N` runs the update phase like the
 //! sender does (a feeder thread and N workers with group commit) instead of one loop;
-//! `BULK_IMPORT_ONLY=1` stops after the import.
+//! `BULK_IMPORT_ONLY=1` stops after the import; `BULK_TRIM_MS=N` calls glibc's `malloc_trim`
+//! every N ms (diagnostic: how much of the peak is freed heap glibc keeps).
 use mm_store::{NewRecipient, RecipientUpdate, Store};
 use std::time::Instant;
 
@@ -43,6 +44,7 @@ struct MallInfo2 {
 
 extern "C" {
     fn mallinfo2() -> MallInfo2;
+    fn malloc_trim(pad: usize) -> i32;
 }
 
 fn heap() -> String {
@@ -130,6 +132,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 status("VmRSS"),
                 heap()
             );
+        });
+    }
+    if let Some(ms) = std::env::var("BULK_TRIM_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        // Diagnostic: would returning freed heap to the OS (a process-wide choice, not the
+        // store's) flatten the peak?
+        std::thread::spawn(move || loop {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+            // SAFETY: malloc_trim only releases free memory of malloc's own heaps.
+            unsafe { malloc_trim(0) };
         });
     }
     let t = start();
