@@ -10,7 +10,9 @@
 //! for byte, so they parse as before); the original bytes of each attached message are still
 //! kept (borrowed) for forwarded reports. Likewise, the bodies of quoted-printable text/plain
 //! and text/html parts ([`qp_bodies`]) are decoded here, byte for byte as mail-parser would,
-//! and removed from the copy (mail-parser's decoder costs tens of instructions a byte). If
+//! and removed from the copy (mail-parser's decoder costs tens of instructions a byte), and the
+//! report's own header block keeps only the fields read or needed for the MIME structure
+//! ([`top_fields`]; Received chains and signatures are most of a report's headers). If
 //! mail-parser does not see the parts where the scan found them, the message is parsed whole,
 //! as before.
 use mail_parser::decoders::charsets::map::charset_decoder;
@@ -498,11 +500,20 @@ fn returned_bodies(raw: &[u8]) -> Vec<Cut> {
 pub fn walk(raw: &[u8]) -> Option<Walked<'_>> {
     let cuts = returned_bodies(raw);
     let qps = qp_bodies(raw, &cuts);
-    if !cuts.is_empty() || !qps.is_empty() {
-        let mut short = Vec::with_capacity(raw.len());
+    let mut short = Vec::with_capacity(raw.len());
+    let mut last = 0;
+    // The report's own header block without the fields nobody reads (the cuts and QP bodies
+    // all lie after it).
+    if let Some(top) = header_end(raw, 0) {
+        if top_fields(raw.get(..top).unwrap_or_default(), &mut short) {
+            last = top;
+        } else {
+            short.clear();
+        }
+    }
+    if last > 0 || !cuts.is_empty() || !qps.is_empty() {
         let mut starts = Vec::with_capacity(cuts.len());
         let mut qp_at: Vec<(usize, &[u8])> = Vec::with_capacity(qps.len());
-        let mut last = 0;
         let (mut ci, mut qi) = (0, 0);
         loop {
             let c = cuts.get(ci);
@@ -542,7 +553,8 @@ pub fn walk(raw: &[u8]) -> Option<Walked<'_>> {
     walk_parsed(raw, raw, &Edits::default())
 }
 
-/// What was changed in the copy given to mail-parser: the attached messages of `cuts`
+/// What was changed in the copy given to mail-parser (besides the report's header block, see
+/// [`top_fields`]): the attached messages of `cuts`
 /// (reduced to the fields read, starting at `starts` in the copy), and quoted-printable text
 /// bodies removed at the offsets of `qp` (with their decoded bytes).
 #[derive(Default)]
@@ -585,6 +597,83 @@ fn returned_fields(headers: &[u8], out: &mut Vec<u8>) {
             }
         }
     }
+}
+
+/// Whether a field of the report's own header block matters to [`walk_parsed`]: it reads it
+/// (addresses, subject, [`WANTED`]), or it steers mail-parser's MIME parse (`Content-*`,
+/// `MIME-Version`).
+fn top_field_kept(name: &[u8]) -> bool {
+    name.get(..8)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"content-"))
+        || [
+            &b"from"[..],
+            b"to",
+            b"cc",
+            b"subject",
+            b"message-id",
+            b"mime-version",
+        ]
+        .iter()
+        .any(|f| name.eq_ignore_ascii_case(f))
+        || WANTED
+            .iter()
+            .any(|f| name.eq_ignore_ascii_case(f.as_bytes()))
+}
+
+/// Copies the report's header block `headers` (up to and with its blank line) to `out`
+/// without the fields [`top_field_kept`] rejects: Received chains, DKIM/ARC signatures and
+/// Exchange's X- fields are most of a report's headers, and mail-parser reads each of them
+/// byte by byte even when it ignores its value. Only a field line whose name is plain
+/// (letters, digits, `-`, `_`, right before the colon) is dropped, with its continuation
+/// lines; anything else is copied byte for byte. `false` (and `out` unusable) when nothing
+/// would be dropped, or nothing kept.
+fn top_fields(headers: &[u8], out: &mut Vec<u8>) -> bool {
+    // Lines are found with memchr and kept runs copied whole: a byte-by-byte pass here would
+    // cost what mail-parser's skipping of the dropped fields did.
+    let (mut dropped, mut kept) = (false, false);
+    let mut copying = true;
+    let mut run = 0;
+    let mut line = 0;
+    while line < headers.len() {
+        let end = memchr::memchr(b'\n', headers.get(line..).unwrap_or_default())
+            .map_or(headers.len(), |p| line + p + 1);
+        let l = headers.get(line..end).unwrap_or_default();
+        let keep = if l.iter().all(u8::is_ascii_whitespace) {
+            // The blank line that ends the block (it may hold white space).
+            true
+        } else if l.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
+            copying
+        } else {
+            let n = l
+                .iter()
+                .position(|b| !(b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_'))
+                .unwrap_or(l.len());
+            let name = l.get(..n).unwrap_or_default();
+            if n > 0 && l.get(n) == Some(&b':') {
+                let k = top_field_kept(name);
+                kept |= k;
+                k
+            } else {
+                true
+            }
+        };
+        if keep != copying {
+            if copying {
+                out.extend_from_slice(headers.get(run..line).unwrap_or_default());
+                dropped = true;
+            } else {
+                run = line;
+            }
+            copying = keep;
+        }
+        line = end;
+    }
+    if copying {
+        out.extend_from_slice(headers.get(run..).unwrap_or_default());
+    } else {
+        dropped = true;
+    }
+    dropped && kept
 }
 
 /// Walks `parsed`: `raw`, or a copy of it changed as `edits` says. With edits, `None` also
@@ -854,6 +943,22 @@ mod tests {
         assert_eq!(format!("{:?}", whole.returned), format!("{:?}", w.returned));
         assert_eq!(whole.nested, w.nested);
         assert_eq!(whole.human, w.human);
+    }
+
+    #[test]
+    fn report_header_block_keeps_what_is_read() {
+        let raw = "Received: from a\r\n by b\r\nReturn-Path: <>\r\nDKIM-Signature: v=1;\r\n\tb=xyz\r\nFrom: Mail Delivery <MAILER-DAEMON@mx.example>\r\nTo: s@y.example\r\nSubject: =?utf-8?q?Undelivered?=\r\nContent-Type: multipart/report; report-type=delivery-status;\r\n boundary=\"B\"\r\nX-Failed-Recipients: r@x.example\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nSorry.\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\nFinal-Recipient: rfc822; r@x.example\r\nStatus: 5.1.1\r\n--B--\r\n";
+        let mut out = Vec::new();
+        let top = header_end(raw.as_bytes(), 0).unwrap();
+        assert!(top_fields(&raw.as_bytes()[..top], &mut out));
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.starts_with("Return-Path: <>\r\nFrom: "));
+        assert!(out.ends_with("r@x.example\r\n\r\n"));
+        assert!(!out.contains("Received") && !out.contains("xyz"));
+        let w = walk(raw.as_bytes()).unwrap();
+        let whole = walk_parsed(raw.as_bytes(), raw.as_bytes(), &Edits::default()).unwrap();
+        assert_eq!(format!("{w:?}"), format!("{whole:?}"));
+        assert_eq!(w.report_type.as_deref(), Some("delivery-status"));
     }
 
     #[test]
