@@ -715,6 +715,15 @@ fn walk_parsed<'a>(raw: &'a [u8], parsed: &[u8], edits: &Edits<'_>) -> Option<Wa
     Some(w)
 }
 
+/// `String::from_utf8_lossy(b)`, with valid UTF-8 (the common case) checked by `from_utf8`,
+/// which runs a word at a time over ASCII where the lossy decoder goes byte by byte.
+fn lossy(b: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
+}
+
 /// `s` in lower case, without allocating when it already is (the common case).
 fn lower(s: &str) -> Cow<'_, str> {
     if s.bytes().any(|b| b.is_ascii_uppercase()) {
@@ -799,14 +808,12 @@ fn walk_parts<'a>(
                             .and_then(|c| charset_decoder(c.as_bytes()));
                         Cow::Owned(match charset {
                             Some(decode) => decode(bytes),
-                            None => String::from_utf8_lossy(bytes).into_owned(),
+                            None => lossy(bytes).into_owned(),
                         })
                     }
                     (Some(_), _) => return false,
                     (None, PartType::Text(t) | PartType::Html(t)) => Cow::Borrowed(t.as_ref()),
-                    (None, PartType::Binary(b) | PartType::InlineBinary(b)) => {
-                        String::from_utf8_lossy(b)
-                    }
+                    (None, PartType::Binary(b) | PartType::InlineBinary(b)) => lossy(b),
                     _ => continue,
                 };
                 match (ctype.as_ref(), sub.as_ref()) {
