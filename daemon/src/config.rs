@@ -164,7 +164,8 @@ pub struct ContentConfig {
 /// `[store]`
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
-    /// sled cache size in MiB, default 64.
+    /// Memory budget of the store in MiB, default 64 (sled's page cache gets a quarter of it:
+    /// sled holds about twice its nominal cache in memory, plus page tables).
     pub cache_mb: u64,
 }
 
