@@ -5,8 +5,20 @@ use mm_store::{NewRecipient, Store};
 
 pub const CACHE: u64 = 8 << 20;
 
+/// Opens the store in `dir`. A reopen right after the previous handle was dropped is retried
+/// for a moment: sled releases its file lock only when its background flusher thread has
+/// ended, which can lag the drop on a loaded machine (seen in CI as `Locked` on reopen).
 pub fn open(dir: &tempfile::TempDir) -> Store {
-    Store::open(dir.path().join("store"), CACHE).expect("open store")
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match Store::open(dir.path().join("store"), CACHE) {
+            Ok(s) => return s,
+            Err(e) if e.is_locked() && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            Err(e) => panic!("open store: {e:?}"),
+        }
+    }
 }
 
 pub fn row(i: u32) -> NewRecipient {
