@@ -19,9 +19,51 @@ pub fn blocks(text: &str) -> Vec<Vec<Field>> {
 }
 
 /// The first block of [`blocks`], reading no further than its end (a header block followed
-/// by a long message body).
+/// by a long message body). The classifier uses [`first_block_of`]; this is its reference.
+#[cfg(test)]
 pub fn first_block(text: &str) -> Vec<Field> {
     blocks_upto(text, 1).pop().unwrap_or_default()
+}
+
+/// The fields of [`first_block`] whose name `read` accepts (in any case): the same block end,
+/// the same values, without copying the fields nobody reads (a returned message's Received
+/// chain and signatures).
+pub fn first_block_of(text: &str, read: impl Fn(&str) -> bool) -> Vec<Field> {
+    let mut cur: Vec<Field> = Vec::new();
+    // A field was seen (the block has begun), and whether the last one is kept (its
+    // continuation lines belong to it).
+    let mut begun = false;
+    let mut last_kept = false;
+    for line in text.lines() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.trim().is_empty() {
+            if begun {
+                break;
+            }
+            continue;
+        }
+        if line.starts_with([' ', '\t']) {
+            if let Some(last) = cur.last_mut().filter(|_| last_kept) {
+                let cont = line.trim();
+                if !last.value.is_empty() {
+                    last.value.push(' ');
+                }
+                last.value.push_str(cont);
+            }
+            continue;
+        }
+        if let Some((name, value)) = split_field(line) {
+            begun = true;
+            last_kept = read(name);
+            if last_kept {
+                cur.push(Field {
+                    name: name.to_ascii_lowercase(),
+                    value: value.trim().to_string(),
+                });
+            }
+        }
+    }
+    cur
 }
 
 /// [`blocks`], stopping after `max` blocks.
@@ -102,5 +144,11 @@ mod tests {
             blocks("A: b\n")[0]
         );
         assert!(first_block("").is_empty());
+        let some = "\nX: 1\n  one\nDiagnostic-Code: two\nnot a field\n  three\nx: 4\n\nA: b\n";
+        let all = first_block(some);
+        let kept: Vec<Field> = all.iter().filter(|f| f.name == "x").cloned().collect();
+        assert_eq!(first_block_of(some, |n| n.eq_ignore_ascii_case("x")), kept);
+        assert_eq!(kept.len(), 2);
+        assert_eq!(kept[0].value, "1 one");
     }
 }

@@ -196,22 +196,24 @@ fn delimiter_before(raw: &[u8], line_start: usize, top: usize) -> Option<(usize,
 /// Whether `boundary` is declared as such (`boundary="b"` or `boundary=b`) in `raw`, so that
 /// mail-parser, which takes it from the Content-Type, looks for the same delimiter.
 fn declared(raw: &[u8], boundary: &[u8]) -> bool {
-    let mut quoted = Vec::with_capacity(boundary.len() + 11);
-    quoted.extend_from_slice(b"boundary=\"");
-    quoted.extend_from_slice(boundary);
-    quoted.push(b'"');
-    if memchr::memmem::find(raw, &quoted).is_some() {
-        return true;
-    }
-    let bare = quoted.get(..quoted.len() - 1).unwrap_or_default();
-    let Some(bare) = bare.get(..9).map(|b| [b, boundary].concat()) else {
-        return false;
-    };
-    memchr::memmem::find_iter(raw, &bare).any(|p| {
-        raw.get(p + bare.len())
-            .is_none_or(|&c| c == b';' || c.is_ascii_whitespace())
+    // One searcher for `boundary=`, built once, instead of one per boundary.
+    MIME_BOUNDARY.find_iter(raw).any(|p| {
+        let rest = raw.get(p + 9..).unwrap_or_default();
+        let quoted = rest
+            .strip_prefix(b"\"")
+            .and_then(|r| r.strip_prefix(boundary))
+            .is_some_and(|r| r.starts_with(b"\""));
+        quoted
+            || rest.strip_prefix(boundary).is_some_and(|r| {
+                r.first()
+                    .is_none_or(|&c| c == b';' || c.is_ascii_whitespace())
+            })
     })
 }
+
+/// The searcher for `boundary=`, built once.
+static MIME_BOUNDARY: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(b"boundary="));
 
 /// Where the part whose body starts at `body` ends: the line end before the first
 /// `--boundary` after it (where mail-parser ends it, too), with that delimiter's offset.
@@ -896,7 +898,12 @@ fn returned_of(m: &Message<'_>) -> Returned {
 /// plain-text bounce after its "original message follows" line).
 pub fn returned_from_text(text: &str) -> Returned {
     let mut r = Returned::default();
-    for f in &crate::fields::first_block(text) {
+    let read = |name: &str| {
+        ["message-id", "to", "cc", "x-hmxmroriginalrecipient", "from"]
+            .iter()
+            .any(|n| name.eq_ignore_ascii_case(n))
+    };
+    for f in &crate::fields::first_block_of(text, read) {
         match f.name.as_str() {
             "message-id" if r.message_id.is_none() => {
                 let v = f.value.trim().trim_start_matches('<');

@@ -38,20 +38,29 @@ pub fn strip_html(html: &str) -> String {
         out.push_str(rest.get(..lt).unwrap_or_default());
         let after = rest.get(lt..).unwrap_or_default();
         let end = after.find('>').map(|e| e + 1).unwrap_or(after.len());
-        let tag = after.get(..end).unwrap_or_default().to_ascii_lowercase();
+        // Compared in place, case-insensitively: lower-casing a copy of every tag was most of
+        // the cost of a long HTML report.
+        let tag = after.get(..end).unwrap_or_default().as_bytes();
+        let starts = |t: &str| {
+            tag.get(..t.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(t.as_bytes()))
+        };
         if [
             "<br", "</p", "</div", "</tr", "<p", "<tr", "</li", "</h", "</table",
         ]
         .iter()
-        .any(|t| tag.starts_with(t))
+        .any(|t| starts(t))
         {
             out.push('\n');
-        } else if tag.starts_with("</td") {
+        } else if starts("</td") {
             out.push(' ');
         }
         rest = after.get(end..).unwrap_or_default();
     }
     out.push_str(rest);
+    if !out.contains('&') {
+        return out;
+    }
     out.replace("&nbsp;", " ")
         .replace("&lt;", "<")
         .replace("&gt;", ">")
