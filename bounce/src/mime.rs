@@ -147,22 +147,11 @@ fn header_end(raw: &[u8], from: usize) -> Option<usize> {
 
 /// Whether `line` is a `Content-Type: message/rfc822` (or `message/global`) header line.
 fn is_message_type_line(line: &[u8]) -> bool {
-    const NAME: &[u8] = b"content-type:";
-    let Some(name) = line.get(..NAME.len()) else {
-        return false;
-    };
-    if !name.eq_ignore_ascii_case(NAME) {
-        return false;
-    }
-    let v = line
-        .get(NAME.len()..)
-        .unwrap_or_default()
-        .trim_ascii_start();
-    [&b"message/rfc822"[..], b"message/global"].iter().any(|t| {
-        v.get(..t.len()).is_some_and(|p| p.eq_ignore_ascii_case(t))
-            && v.get(t.len())
-                .is_none_or(|&c| c == b';' || c.is_ascii_whitespace())
-    })
+    header_is(
+        line,
+        b"content-type:",
+        &[b"message/rfc822", b"message/global"],
+    )
 }
 
 /// The part header block around the header line at `line_start`: the start of its first
