@@ -54,6 +54,7 @@ async fn main() -> Result<()> {
             message_file: &message_file,
             from: &a.envelope.sender,
             to: &fixture::address(0),
+            distinct_recipients: false,
         }
         .run()?;
         let reference = rate(count, secs);

@@ -36,6 +36,7 @@ fn warm_up(pf: &Postfix, message_file: &std::path::Path) -> Result<()> {
         message_file,
         from: "newsletter@muster-handel.test",
         to: &fixture::address(0),
+        distinct_recipients: false,
     }
     .run()?;
     pf.wait_queue_empty(Duration::from_secs(600))?;
@@ -94,6 +95,7 @@ fn main() -> Result<()> {
             message_file: &message_file,
             from: "newsletter@muster-handel.test",
             to: &fixture::address(0),
+            distinct_recipients: false,
         }
         .run()?;
         pf.wait_queue_empty(Duration::from_secs(3600))?;
