@@ -8,7 +8,7 @@
 //!   cargo run --release -p mm-bench --example fig2_sink
 //! ```
 use anyhow::Result;
-use mm_bench::{fixture, knob, rate, sender, sink::Sink, source, Figure};
+use mm_bench::{fixture, knob, rate, sender, sink::Sink, source, stages, Figure};
 use mm_render::MessageIds;
 use std::sync::Arc;
 
@@ -60,12 +60,17 @@ async fn main() -> Result<()> {
         let reference = rate(count, secs);
         eprintln!("[{c}] smtp-source: {count} in {secs:.2} s = {reference:.0}/s");
 
+        let before = stages::snapshot();
         let run =
             sender::send_mailing(&store, &id, prepared.clone(), &sink_addr, c as usize).await?;
         let ours = rate(run.progress.sent, run.secs);
         eprintln!(
             "[{c}] mm-send: {} in {:.2} s = {ours:.0}/s ({:?})",
             run.progress.sent, run.secs, run.progress
+        );
+        eprintln!(
+            "[{c}] mm-send SMTP stages: {}",
+            stages::snapshot().means_since(&before)
         );
         // Where the time goes: the SMTP pool alone with the same bytes (no store, no render).
         let pool_count = count.min(20_000);

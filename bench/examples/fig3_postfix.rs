@@ -12,7 +12,7 @@
 //!   cargo run --release -p mm-bench --example fig3_postfix
 //! ```
 use anyhow::Result;
-use mm_bench::{fixture, knob, rate, sender, sink::Sink, source, Figure};
+use mm_bench::{fixture, knob, rate, sender, sink::Sink, source, stages, Figure};
 use mm_render::MessageIds;
 use mm_tests::{PostfixBuilder, TestDir};
 use std::sync::Arc;
@@ -87,12 +87,17 @@ async fn main() -> Result<()> {
         );
         ref_secs += drain("smtp-source", started)?;
 
+        let before = stages::snapshot();
         let started = Instant::now();
         let run = sender::send_mailing(&store, &id, prepared.clone(), &relay_addr, conns as usize)
             .await?;
         eprintln!(
             "[{round}] mm-send accepted {} after {:.2} s",
             run.progress.sent, run.secs
+        );
+        eprintln!(
+            "[{round}] mm-send SMTP stages: {}",
+            stages::snapshot().means_since(&before)
         );
         ours_secs += drain("mm-send", started)?;
     }

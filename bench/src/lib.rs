@@ -15,6 +15,7 @@
 //!   by pid.
 //! - [`source`]: Postfix's `smtp-source`, the reference client.
 //! - [`sender`]: one dispatch of a mailing through `mm-send` to a relay, timed.
+//! - [`stages`]: the mean time of each SMTP stage of our sender (`mm_smtp_stage_seconds`).
 //! - [`fig_render`]: figure 1 (render + build vs mail-builder), shared by the example and the
 //!   `cargo bench` target.
 //! - [`figure`]: the result line and the verdict against the target.
@@ -26,6 +27,7 @@ pub mod measure;
 pub mod sender;
 pub mod sink;
 pub mod source;
+pub mod stages;
 
 pub use figure::Figure;
 

@@ -23,7 +23,7 @@ use mail_send::smtp::AssertReply;
 use mail_send::SmtpClient;
 use smtp_proto::response::parser::ResponseReceiver;
 use std::borrow::Cow;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufStream};
 use tokio::net::TcpStream;
 
@@ -179,9 +179,11 @@ impl Connection {
         gate: &mut Gate,
     ) -> (Outcome, After) {
         const STAGES: [&str; 3] = ["MAIL", "RCPT", "DATA"];
+        let started = Instant::now();
         let (replies, broken) = self
             .pipeline([mail.as_bytes(), rcpt.as_bytes(), b"DATA\r\n"])
             .await;
+        stage_time("envelope", started);
         if let Some(e) = broken {
             let stage = STAGES[replies.len().min(2)];
             // Broken before the first reply: nothing of the message went out, so as at MAIL
@@ -276,14 +278,17 @@ impl Connection {
     /// After 354: the message up to its final dot, the gate, the dot and the final reply.
     async fn finish(&mut self, message: &[u8], gate: &mut Gate) -> (Outcome, After) {
         let body = data_body(message);
+        let started = Instant::now();
         if let Err(e) = self.write(&body).await {
             return (Failure::from(e).outcome("DATA"), After::Drop);
         }
+        let started = stage_time("body", started);
         let timeout = self.client.timeout;
-        if !tokio::time::timeout(timeout, gate.wait())
+        let go = tokio::time::timeout(timeout, gate.wait())
             .await
-            .unwrap_or(false)
-        {
+            .unwrap_or(false);
+        let started = stage_time("durable", started);
+        if !go {
             // Dropping the connection before the dot makes the relay discard the message.
             let text = "not sent: the previous outcome on this connection could not be recorded";
             return (Outcome::Deferred { text: text.into() }, After::Drop);
@@ -298,6 +303,7 @@ impl Connection {
         .map_err(|_| mail_send::Error::Timeout)
         .and_then(|r| r)
         .and_then(|r| r.into_positive_completion());
+        stage_time("accept", started);
         match reply {
             Ok(reply) => (Outcome::accepted(&reply), After::Keep),
             // Refused after the final dot; RSET is harmless then.
@@ -375,6 +381,19 @@ pub(crate) fn data_body(message: &[u8]) -> Cow<'_, [u8]> {
     out.extend_from_slice(&stripped[last..]);
     out.extend_from_slice(b"\r\n");
     Cow::Owned(out)
+}
+
+/// Records the time since `started` as SMTP stage `stage` of a message (the
+/// `mm_smtp_stage_seconds` histogram) and returns now. The stages of a pipelined transaction:
+/// `envelope` (MAIL, RCPT, DATA and their replies), `body` (writing the message), `durable`
+/// (the final dot waiting for the previous outcome to be on disk, see [`Gate`]) and `accept`
+/// (the final dot until the relay's reply). They tell an administrator whether the relay or
+/// our own store is what a connection waits for.
+fn stage_time(stage: &'static str, started: Instant) -> Instant {
+    let now = Instant::now();
+    metrics::histogram!("mm_smtp_stage_seconds", "stage" => stage)
+        .record(now.duration_since(started).as_secs_f64());
+    now
 }
 
 /// The end of the payload: the relay takes the message when it reads this.
