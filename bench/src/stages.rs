@@ -108,8 +108,8 @@ impl Snapshot {
             let (n1, c1) = self.0.get(stage).copied().unwrap_or_default();
             let (n0, c0) = earlier.0.get(stage).copied().unwrap_or_default();
             let (nanos, count) = (n1.saturating_sub(n0), c1.saturating_sub(c0));
-            if count > 0 {
-                out.push(format!("{stage} {} µs", nanos / count / 1000));
+            if let Some(mean) = nanos.checked_div(count) {
+                out.push(format!("{stage} {} µs", mean / 1000));
                 messages = messages.max(count);
             }
         }
