@@ -8,7 +8,7 @@
 //!   cargo run --release -p mm-bench --example fig2_sink
 //! ```
 use anyhow::Result;
-use mm_bench::{fixture, knob, rate, sender, sink::Sink, source, stages, Figure};
+use mm_bench::{fixture, knob, measure, rate, sender, sink::Sink, source, stages, Figure};
 use mm_render::MessageIds;
 use std::sync::Arc;
 
@@ -47,6 +47,7 @@ async fn main() -> Result<()> {
         fixture::store_with_recipients(&store, &id, count)?;
         eprintln!("[{c}] imported {count} recipients in {:.1?}", t.elapsed());
 
+        let children_cpu = measure::children_cpu_secs();
         let secs = source::Source {
             server: &sink_addr,
             sessions: c,
@@ -58,9 +59,13 @@ async fn main() -> Result<()> {
         }
         .run()?;
         let reference = rate(count, secs);
-        eprintln!("[{c}] smtp-source: {count} in {secs:.2} s = {reference:.0}/s");
+        let ref_cpu_us = (measure::children_cpu_secs() - children_cpu) * 1e6 / count as f64;
+        eprintln!(
+            "[{c}] smtp-source: {count} in {secs:.2} s = {reference:.0}/s, its CPU {ref_cpu_us:.0} µs per message"
+        );
 
         let before = stages::snapshot();
+        let cpu = measure::process_cpu_secs();
         let run =
             sender::send_mailing(&store, &id, prepared.clone(), &sink_addr, c as usize).await?;
         let ours = rate(run.progress.sent, run.secs);
@@ -68,16 +73,20 @@ async fn main() -> Result<()> {
             "[{c}] mm-send: {} in {:.2} s = {ours:.0}/s ({:?})",
             run.progress.sent, run.secs, run.progress
         );
+        let cpu_us = (measure::process_cpu_secs() - cpu) * 1e6 / run.progress.sent.max(1) as f64;
+        eprintln!("[{c}] mm-send CPU (this process, all threads): {cpu_us:.0} µs per message");
         eprintln!(
             "[{c}] mm-send SMTP stages: {}",
             stages::snapshot().means_since(&before)
         );
         // Where the time goes: the SMTP pool alone with the same bytes (no store, no render).
         let pool_count = count.min(20_000);
+        let cpu = measure::process_cpu_secs();
         let secs = sender::pool_only(&sink_addr, c as usize, pool_count, sample.clone()).await?;
         eprintln!(
-            "[{c}] breakdown: SmtpPool alone (no store, no render), {pool_count} messages: {:.0}/s",
-            rate(pool_count, secs)
+            "[{c}] breakdown: SmtpPool alone (no store, no render), {pool_count} messages: {:.0}/s, CPU {:.0} µs per message",
+            rate(pool_count, secs),
+            (measure::process_cpu_secs() - cpu) * 1e6 / pool_count as f64
         );
         Figure::rate_vs(
             &format!("2-{c}"),
