@@ -6,6 +6,8 @@
 //! - `mm_messages_total{result}` counter — `sent`, `rejected`, `failed` (relay outcomes).
 //! - `mm_send_latency_seconds` histogram — one message handed to the SMTP pool until the
 //!   relay answered (recorded by `mm_send::SmtpPool::send`, test mails included).
+//! - `mm_smtp_stage_seconds{stage}` histogram — each message's time in the SMTP stages
+//!   `envelope`, `body`, `durable`, `accept` (recorded by mm-send's connection).
 //! - `mm_reports_total{kind,reason}` counter — reports recorded by the milter.
 //! - `mm_reports_bad_signature_total` counter — reports whose VERP token did not verify.
 //! - `mm_reports_unmatched_total` counter — reports that matched no recipient.
@@ -33,6 +35,14 @@ pub fn install() -> PrometheusHandle {
                         0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
                     ],
                 )
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        metrics_exporter_prometheus::Matcher::Full("mm_smtp_stage_seconds".into()),
+                        &[
+                            0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5, 10.0,
+                        ],
+                    )
+                })
                 .map(|b| b.build_recorder())
                 .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
             let handle = recorder.handle();
@@ -55,6 +65,11 @@ fn describe() {
         "mm_send_latency_seconds",
         Unit::Seconds,
         "Duration of one SMTP transaction with the relay."
+    );
+    describe_histogram!(
+        "mm_smtp_stage_seconds",
+        Unit::Seconds,
+        "Time per message in each SMTP stage: envelope (MAIL, RCPT, DATA replies), body, durable (final dot waiting for the previous outcome to be on disk), accept (final dot to reply)."
     );
     describe_counter!(
         "mm_reports_total",

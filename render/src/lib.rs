@@ -2,14 +2,16 @@
 //!
 //! The work is split so that sending a million messages does the expensive parts once:
 //! [`PreparedMailing::new`] resolves merge fields to column indexes, adds the style tag,
-//! derives the text alternative, rewrites local images to `cid:` and base64-encodes images
-//! and attachments — once per mailing. [`PreparedMailing::render`] then only fills fields
+//! derives the text alternative, rewrites local images to `cid:`, quoted-printable encodes the
+//! literal text of both bodies and base64-encodes images and attachments — once per mailing. [`PreparedMailing::render`] then only fills fields
 //! and serialises.
 //!
 //! # Layout
 //! - [`options`]: [`RenderOptions`] (config-level settings) and [`MessageIds`] (per message).
 //! - [`template`]: a text split into literals and column references, filled per row with
 //!   the escaping of its context (HTML, plain text, header).
+//! - [`qp`]: the two text bodies as quoted-printable, their literals encoded once per
+//!   mailing.
 //! - [`style`]: `<!-- nostyle -->` detection and `<style>` injection.
 //! - [`text`]: deriving the plain-text alternative from the HTML template.
 //! - [`prepared`]: [`PreparedMailing`], the MIME tree and the HTML preview.
@@ -40,6 +42,7 @@
 pub mod error;
 pub mod options;
 pub mod prepared;
+pub mod qp;
 pub mod style;
 pub mod template;
 pub mod text;

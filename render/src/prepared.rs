@@ -1,6 +1,7 @@
 //! [`PreparedMailing`]: everything per mailing done once; per recipient fill and serialise.
 use crate::error::RenderError;
 use crate::options::{MessageIds, RenderOptions};
+use crate::qp::QpTemplate;
 use crate::style;
 use crate::template::{clean_header, Escape, Template};
 use crate::text;
@@ -41,6 +42,9 @@ pub struct PreparedMailing {
     subject: Template,
     html: Template,
     text: Template,
+    /// The two body templates with their literals quoted-printable encoded once.
+    html_qp: QpTemplate,
+    text_qp: QpTemplate,
     headers: Vec<(String, Template)>,
     images: Vec<Encoded>,
     attachments: Vec<Encoded>,
@@ -116,6 +120,8 @@ impl PreparedMailing {
             columns: columns.len(),
             email,
             subject,
+            html_qp: QpTemplate::new(&html),
+            text_qp: QpTemplate::new(&text),
             html,
             text,
             headers,
@@ -164,8 +170,10 @@ impl PreparedMailing {
         let alternative = MimePart::new(
             "multipart/alternative",
             vec![
-                MimePart::new("text/plain", self.text.fill(values)),
-                MimePart::new("text/html", self.html.fill(values)),
+                MimePart::new("text/plain", self.text_qp.fill(values))
+                    .transfer_encoding("quoted-printable"),
+                MimePart::new("text/html", self.html_qp.fill(values))
+                    .transfer_encoding("quoted-printable"),
             ],
         );
         let mut body = alternative;

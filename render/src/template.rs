@@ -74,6 +74,11 @@ impl Template {
         }
     }
 
+    /// How values are written in.
+    pub fn escape(&self) -> Escape {
+        self.escape
+    }
+
     /// The parts.
     pub fn parts(&self) -> &[Part] {
         &self.parts
