@@ -8,9 +8,10 @@
 //! unencoded message/rfc822 parts with a byte scan, and mail-parser is given a copy in which
 //! each attached message is reduced to the header fields [`returned_of`] reads (copied byte
 //! for byte, so they parse as before); the original bytes of each attached message are still
-//! kept (borrowed) for forwarded reports. Likewise, the bodies of quoted-printable text/plain
-//! and text/html parts ([`qp_bodies`]) are decoded here, byte for byte as mail-parser would,
-//! and removed from the copy (mail-parser's decoder costs tens of instructions a byte), and the
+//! kept (borrowed) for forwarded reports. Likewise, the bodies of quoted-printable or
+//! unencoded text/plain and text/html parts ([`qp_bodies`]) are decoded here, byte for byte as
+//! mail-parser would, and removed from the copy (mail-parser's QP decoder costs tens of
+//! instructions a byte, its boundary scan and single-byte charsets a few), and the
 //! report's own header block keeps only the fields read or needed for the MIME structure
 //! ([`top_fields`]; Received chains and signatures are most of a report's headers). If
 //! mail-parser does not see the parts where the scan found them, the message is parsed whole,
@@ -129,6 +130,8 @@ struct Cut {
 
 /// The most attached messages cut out of one report.
 const MAX_CUTS: usize = 8;
+/// The most text bodies decoded here in one report.
+const MAX_TEXT_CUTS: usize = 16;
 
 /// Offset just past the header block starting at `from` (past its blank line, which like
 /// mail-parser's may hold white space), or `None` when the block does not end in `raw`.
@@ -241,33 +244,77 @@ fn header_is(line: &[u8], name: &[u8], values: &[&[u8]]) -> bool {
     })
 }
 
-/// A quoted-printable text/plain or text/html part whose body (`body..end`) is decoded here
-/// (`decoded`, before the charset) rather than by mail-parser, whose decoder costs tens of
-/// instructions a byte and is most of the cost of HTML-only reports.
+/// A text/plain or text/html part whose body (`body..end`) is decoded here (`decoded`, before
+/// the charset) rather than by mail-parser: its quoted-printable decoder costs tens of
+/// instructions a byte (most of the cost of HTML-only reports), and an unencoded body is
+/// taken as it is, borrowed, instead of being scanned byte by byte for its boundary.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct QpCut {
+struct QpCut<'a> {
     body: usize,
     end: usize,
-    decoded: Vec<u8>,
+    decoded: Cow<'a, [u8]>,
 }
 
-/// The searcher for `quoted-printable`, built once.
-static QP_ENCODING: LazyLock<memchr::memmem::Finder<'static>> =
-    LazyLock::new(|| memchr::memmem::Finder::new(b"quoted-printable"));
+/// The searcher for `text/`, built once.
+static TEXT_TYPE: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(b"text/"));
 
-/// The quoted-printable text parts of `raw` outside the attached messages of `returned`, each
-/// decoded exactly as mail-parser would have; a part whose decoding mail-parser would treat as
-/// broken (or would end oddly) is left to mail-parser.
-fn qp_bodies(raw: &[u8], returned: &[Cut]) -> Vec<QpCut> {
-    let mut out: Vec<QpCut> = Vec::new();
+/// How mail-parser would decode a text part, from its header block: `Some(true)` for
+/// quoted-printable, `Some(false)` for not at all, `None` when that is not plain (base64, two
+/// or folded Content-Transfer-Encoding fields, an unknown value). mail-parser decodes only a
+/// value of exactly `base64` or `quoted-printable`, from the first such field.
+fn text_encoding(headers: &[u8]) -> Option<bool> {
+    const NAME: &[u8] = b"content-transfer-encoding:";
+    let mut value: Option<&[u8]> = None;
+    let mut after_encoding = false;
+    for line in headers.split(|&b| b == b'\n') {
+        if line.first().is_some_and(|b| b.is_ascii_whitespace()) {
+            // A folded value: only trust unfolded encoding fields.
+            if after_encoding && line.iter().any(|b| !b.is_ascii_whitespace()) {
+                return None;
+            }
+            continue;
+        }
+        after_encoding = false;
+        if line
+            .get(..NAME.len())
+            .is_some_and(|n| n.eq_ignore_ascii_case(NAME))
+        {
+            if value.is_some() {
+                return None;
+            }
+            value = Some(line.get(NAME.len()..).unwrap_or_default().trim_ascii());
+            after_encoding = true;
+        }
+    }
+    match value {
+        None => Some(false),
+        Some(v) if v.eq_ignore_ascii_case(b"quoted-printable") => Some(true),
+        Some(v)
+            if [&b"7bit"[..], b"8bit", b"binary"]
+                .iter()
+                .any(|e| v.eq_ignore_ascii_case(e)) =>
+        {
+            Some(false)
+        }
+        Some(_) => None,
+    }
+}
+
+/// The text/plain and text/html parts of `raw` outside the attached messages of `returned`
+/// that are quoted-printable or not encoded, each decoded exactly as mail-parser would have; a
+/// part whose decoding mail-parser would treat as broken (or would end oddly) is left to
+/// mail-parser, and so is one whose Content-Type line is not found by a plain byte search.
+fn qp_bodies<'a>(raw: &'a [u8], returned: &[Cut]) -> Vec<QpCut<'a>> {
+    let mut out: Vec<QpCut<'a>> = Vec::new();
     let Some(top) = header_end(raw, 0) else {
         return out;
     };
     let mut from = top;
-    while out.len() < MAX_CUTS {
+    while out.len() < MAX_TEXT_CUTS {
         let Some(hit) = raw
             .get(from..)
-            .and_then(|r| QP_ENCODING.find(r))
+            .and_then(|r| TEXT_TYPE.find(r))
             .map(|p| from + p)
         else {
             break;
@@ -280,43 +327,26 @@ fn qp_bodies(raw: &[u8], returned: &[Cut]) -> Vec<QpCut> {
             .get(..hit)
             .and_then(|b| memchr::memrchr(b'\n', b))
             .map_or(0, |p| p + 1);
+        let line_end = raw
+            .get(hit..)
+            .and_then(|r| memchr::memchr(b'\n', r))
+            .map_or(raw.len(), |p| hit + p);
+        if !header_is(
+            raw.get(line_start..line_end).unwrap_or_default(),
+            b"content-type:",
+            &[b"text/plain", b"text/html"],
+        ) {
+            continue;
+        }
         let Some((cursor, boundary)) = delimiter_before(raw, line_start, top) else {
             continue;
         };
         let Some(body) = header_end(raw, line_start) else {
             continue;
         };
-        // mail-parser decodes only a value of exactly `quoted-printable`, from the first
-        // Content-Transfer-Encoding field; the type must be text/plain or text/html.
-        let mut encodings = 0;
-        let mut plain_qp = false;
-        let mut text = false;
-        for line in raw
-            .get(cursor..body)
-            .unwrap_or_default()
-            .split(|&b| b == b'\n')
-        {
-            if line.first().is_some_and(|b| b.is_ascii_whitespace()) {
-                // A folded value: only trust unfolded encoding fields.
-                if encodings > 0 && !plain_qp {
-                    continue;
-                }
-                if line.iter().any(|b| !b.is_ascii_whitespace()) && encodings > 0 {
-                    plain_qp = false;
-                }
-                continue;
-            }
-            if line.len() >= 26 && line[..26].eq_ignore_ascii_case(b"content-transfer-encoding:") {
-                encodings += 1;
-                let v = line[26..].trim_ascii();
-                plain_qp = v.eq_ignore_ascii_case(b"quoted-printable");
-            } else if header_is(line, b"content-type:", &[b"text/plain", b"text/html"]) {
-                text = true;
-            }
-        }
-        if encodings != 1 || !plain_qp || !text {
+        let Some(qp) = text_encoding(raw.get(cursor..body).unwrap_or_default()) else {
             continue;
-        }
+        };
         let Some((end, at)) = part_end(raw, body, boundary) else {
             continue;
         };
@@ -324,7 +354,13 @@ fn qp_bodies(raw: &[u8], returned: &[Cut]) -> Vec<QpCut> {
         if end <= body || out.last().is_some_and(|q| q.end > body) {
             continue;
         }
-        if let Some(decoded) = qp_decode(raw.get(body..end).unwrap_or_default()) {
+        let bytes = raw.get(body..end).unwrap_or_default();
+        let decoded = if qp {
+            qp_decode(bytes).map(Cow::Owned)
+        } else {
+            Some(Cow::Borrowed(bytes))
+        };
+        if let Some(decoded) = decoded {
             out.push(QpCut { body, end, decoded });
         }
     }
@@ -523,7 +559,7 @@ pub fn walk(raw: &[u8]) -> Option<Walked<'_>> {
                 }
                 (_, Some(q)) => {
                     short.extend_from_slice(raw.get(last..q.body).unwrap_or_default());
-                    qp_at.push((short.len(), &q.decoded));
+                    qp_at.push((short.len(), q.decoded.as_ref()));
                     last = q.end;
                     qi += 1;
                 }
@@ -715,6 +751,34 @@ fn lossy(b: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// Charsets whose mail-parser decoder maps every ASCII byte to itself (single-byte tables):
+/// ASCII text in them is taken as it is, where the decoder pushes one char at a time.
+const ASCII_CHARSETS: &[&str] = &[
+    "us-ascii",
+    "ascii",
+    "iso-8859-1",
+    "iso-8859-2",
+    "iso-8859-15",
+    "latin1",
+    "windows-1250",
+    "windows-1252",
+    "cp1252",
+];
+
+/// The text of a body decoded from its transfer encoding, as mail-parser makes it: through the
+/// decoder of `charset` when mail-parser has one, else as UTF-8 with replacement characters.
+fn decode_charset(bytes: &[u8], charset: Option<&str>) -> String {
+    if let Some(c) = charset {
+        if bytes.is_ascii() && ASCII_CHARSETS.iter().any(|a| c.eq_ignore_ascii_case(a)) {
+            return lossy(bytes).into_owned();
+        }
+        if let Some(decode) = charset_decoder(c.as_bytes()) {
+            return decode(bytes);
+        }
+    }
+    lossy(bytes).into_owned()
+}
+
 /// `s` in lower case, without allocating when it already is (the common case).
 fn lower(s: &str) -> Cow<'_, str> {
     if s.bytes().any(|b| b.is_ascii_uppercase()) {
@@ -793,14 +857,8 @@ fn walk_parts<'a>(
                 let text: Cow<'_, str> = match (decoded, body) {
                     (Some(bytes), PartType::Text(_) | PartType::Html(_)) => {
                         qp_matched += 1;
-                        let charset = part
-                            .content_type()
-                            .and_then(|ct| ct.attribute("charset"))
-                            .and_then(|c| charset_decoder(c.as_bytes()));
-                        Cow::Owned(match charset {
-                            Some(decode) => decode(bytes),
-                            None => lossy(bytes).into_owned(),
-                        })
+                        let charset = part.content_type().and_then(|ct| ct.attribute("charset"));
+                        Cow::Owned(decode_charset(bytes, charset))
                     }
                     (Some(_), _) => return false,
                     (None, PartType::Text(t) | PartType::Html(t)) => Cow::Borrowed(t.as_ref()),
@@ -992,5 +1050,75 @@ mod tests {
             Some(&b"ab\r\nc="[..])
         );
         assert_eq!(qp_decode(b"x=4"), None);
+    }
+
+    #[test]
+    fn unencoded_text_is_taken_as_written_in_its_charset() {
+        // (charset parameter, Content-Transfer-Encoding line, body bytes, text a user reads)
+        let cases: &[(&str, &str, &[u8], &str)] = &[
+            (
+                "us-ascii",
+                "Content-Transfer-Encoding: 7bit\r\n",
+                b"User unknown",
+                "User unknown",
+            ),
+            (
+                "utf-8",
+                "",
+                "Empf\u{e4}nger unbekannt".as_bytes(),
+                "Empf\u{e4}nger unbekannt",
+            ),
+            (
+                "iso-8859-1",
+                "Content-Transfer-Encoding: 8bit\r\n",
+                b"Empf\xe4nger",
+                "Empf\u{e4}nger",
+            ),
+            (
+                "windows-1252",
+                "",
+                b"\x93quoted\x94",
+                "\u{201c}quoted\u{201d}",
+            ),
+            ("ISO-2022-JP", "", b"plain ascii", "plain ascii"),
+        ];
+        for nl in ["\r\n", "\n"] {
+            for (charset, cte, body, want) in cases {
+                let head = format!(
+                    "From: MAILER-DAEMON@mx.example\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain; charset={charset}\r\n{cte}\r\n"
+                );
+                let mut raw = head.replace("\r\n", nl).into_bytes();
+                raw.extend_from_slice(body);
+                raw.extend_from_slice(format!("{nl}--B--{nl}").as_bytes());
+                assert_eq!(qp_bodies(&raw, &[]).len(), 1, "{charset} {nl:?}");
+                let w = walk(&raw).unwrap();
+                assert_eq!(w.human, [*want], "{charset} {nl:?}");
+                let whole = walk_parsed(&raw, &raw, &Edits::default()).unwrap();
+                assert_eq!(w.human, whole.human);
+            }
+        }
+        // A base64 or doubly declared body is left to mail-parser.
+        for cte in [
+            "Content-Transfer-Encoding: base64\r\n",
+            "Content-Transfer-Encoding: 7bit\r\nContent-Transfer-Encoding: base64\r\n",
+            "Content-Transfer-Encoding:\r\n base64\r\n",
+        ] {
+            let raw = format!(
+                "From: a@b.example\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n{cte}\r\nVXNlciB1bmtub3du\r\n--B--\r\n"
+            );
+            assert!(qp_bodies(raw.as_bytes(), &[]).is_empty(), "{cte:?}");
+            let w = walk(raw.as_bytes()).unwrap();
+            let whole = walk_parsed(raw.as_bytes(), raw.as_bytes(), &Edits::default()).unwrap();
+            assert_eq!(w.human, whole.human);
+        }
+    }
+
+    #[test]
+    fn ascii_charsets_decode_ascii_as_itself_in_mail_parser() {
+        let ascii: Vec<u8> = (0..=127).collect();
+        for c in ASCII_CHARSETS {
+            let decode = charset_decoder(c.as_bytes()).unwrap();
+            assert_eq!(decode(&ascii).as_bytes(), &ascii[..], "{c}");
+        }
     }
 }
