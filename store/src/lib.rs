@@ -115,11 +115,14 @@
 //!   - `tick`: unticking by hand. - `keys`: key encoding. - `codec`: binary recipient records. - `error`: [`StoreError`].
 #![deny(missing_docs)]
 
+mod address_index;
+mod block;
 mod codec;
 mod document;
 mod error;
 mod import;
 mod keys;
+mod layout;
 mod mailing;
 mod recipient;
 mod report;
@@ -133,6 +136,7 @@ pub use document::{CustomerDocument, DocumentContact, MAILING_DOCUMENT};
 pub use error::{Result, StoreError};
 pub use import::ImportSummary;
 pub use keys::{normalize_address, now_ms, Millis};
+pub use layout::LAYOUT_VERSION;
 pub use mailing::{mailing_transition_allowed, Mailing};
 pub use recipient::{NewRecipient, Recipient, StatusCounts};
 pub use report::{BounceEntry, RawReport};

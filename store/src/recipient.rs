@@ -1,8 +1,9 @@
 //! Recipients of a mailing: the record, reading one, streaming and paging the list, lookup by
 //! address, and the counts by status.
-use crate::codec::decode_recipient;
+use crate::address_index::{lookup_prefix, rows_in_run};
+use crate::block::{block_key, Block, BLOCK_ROWS};
 use crate::error::{Result, StoreError};
-use crate::keys::{email_prefix, pair_key, read_u32, read_u64, u32_key, Millis};
+use crate::keys::{normalize_address, pair_key, read_u32, read_u64, u32_key, Millis};
 use crate::store::Store;
 use mm_domain::{BounceReason, RecipientStatus, SkipReason};
 use serde::{Deserialize, Serialize};
@@ -101,9 +102,9 @@ pub(crate) fn count_key(mailing: u32, s: RecipientStatus) -> Vec<u8> {
 impl Store {
     /// Recipient `row` of mailing `mailing`.
     pub fn recipient(&self, mailing: u32, row: u32) -> Result<Option<Recipient>> {
-        let k = pair_key(mailing, row);
+        let k = block_key(mailing, row);
         match self.inner.recipients.get(k)? {
-            Some(v) => Ok(Some(decode_recipient(&k, &v)?)),
+            Some(v) => Block::parse(&k, &v)?.recipient(mailing, row),
             None => Ok(None),
         }
     }
@@ -123,16 +124,17 @@ impl Store {
         mailing: u32,
         first: u32,
     ) -> impl Iterator<Item = Result<Recipient>> + Send + 'static {
-        let start = pair_key(mailing, first);
+        let start = block_key(mailing, first);
         let end = pair_key(mailing.wrapping_add(1), 0);
         let range = if mailing == u32::MAX {
             self.inner.recipients.range(start..)
         } else {
             self.inner.recipients.range(start..end)
         };
-        range.map(|kv| {
-            let (k, v) = kv?;
-            decode_recipient(&k, &v)
+        // A block is decoded whole when reached (BLOCK_ROWS records): memory stays flat.
+        range.flat_map(move |kv| match kv {
+            Ok((k, v)) => decode_block(mailing, first, &k, &v),
+            Err(e) => vec![Err(e.into())],
         })
     }
 
@@ -151,13 +153,16 @@ impl Store {
     /// Row indexes of the rows of `mailing` whose address equals `address` (case-insensitive,
     /// trimmed), in row order. More than one when the report lists the address twice.
     pub fn rows_by_email(&self, mailing: u32, address: &str) -> Result<Vec<u32>> {
-        let prefix = email_prefix(mailing, address);
+        let norm = normalize_address(address);
         let mut rows = Vec::new();
-        for kv in self.inner.emails.scan_prefix(&prefix) {
-            let (k, _) = kv?;
-            if let Some(row) = read_u32(&k, prefix.len()) {
-                rows.push(row);
-            }
+        // One value per run of rows, runs in row order: the rows come out in row order.
+        for kv in self
+            .inner
+            .emails
+            .scan_prefix(lookup_prefix(mailing, address))
+        {
+            let (k, v) = kv?;
+            rows_in_run(&k, &v, &norm, &mut rows)?;
         }
         Ok(rows)
     }
@@ -205,10 +210,32 @@ impl Store {
     }
 
     pub(crate) fn recipient_exists(&self, mailing: u32, row: u32) -> Result<()> {
-        if self.inner.recipients.contains_key(pair_key(mailing, row))? {
-            Ok(())
-        } else {
-            Err(StoreError::UnknownRecipient { mailing, row })
+        let k = block_key(mailing, row);
+        match self.inner.recipients.get(k)? {
+            Some(v) if Block::parse(&k, &v)?.has(row) => Ok(()),
+            _ => Err(StoreError::UnknownRecipient { mailing, row }),
         }
     }
+}
+
+/// The records of one block from row `first` on.
+fn decode_block(mailing: u32, first: u32, key: &[u8], value: &[u8]) -> Vec<Result<Recipient>> {
+    let Some(n) = read_u32(key, 4) else {
+        return vec![Err(crate::keys::corrupt(
+            "recipient block",
+            key,
+            "short key",
+        ))];
+    };
+    let block = match Block::parse(key, value) {
+        Ok(b) => b,
+        Err(e) => return vec![Err(e)],
+    };
+    // A wrong row from a damaged key is caught by `Block::recipient`'s row check.
+    let base = n.saturating_mul(BLOCK_ROWS);
+    (0..block.len() as u32)
+        .map(|slot| base.saturating_add(slot))
+        .filter(|&row| row >= first)
+        .filter_map(|row| block.recipient(mailing, row).transpose())
+        .collect()
 }

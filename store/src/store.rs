@@ -86,6 +86,7 @@ impl Store {
             path: path.clone(),
             db,
         };
+        crate::layout::check(&path, &inner.meta, &inner.mailings)?;
         tracing::debug!(path = %path.display(), cache_bytes, "store opened");
         Ok(Store {
             inner: Arc::new(inner),
