@@ -92,10 +92,11 @@
 //! | tree | key | value |
 //! |---|---|---|
 //! | `meta` | `next_mailing_number` | u32: the next number to allocate (starts at 1) |
+//! | `meta` | `layout_version` | u32 [`LAYOUT_VERSION`] (2), checked by `Store::open` |
 //! | `mailing_ids` | id (folder name, UTF-8) | u32 `m` |
 //! | `mailings` | `m` | JSON [`Mailing`] |
-//! | `recipients` | `m` `row` | [`Recipient`] in a compact binary form (see `codec`) |
-//! | `recipient_emails` | `m` lowercased-address `0xFF` `row` | empty (address index; 0xFF never occurs in UTF-8) |
+//! | `recipients` | `m` `row / 16` u32 | block of up to 16 [`Recipient`] records, rows `16 × key` on, each length-prefixed in a compact binary form (see `block`, `codec`) |
+//! | `recipient_emails` | `m` bucket u16 first-row u32 | address index: (row, lowercased address) entries of the rows from first-row on (one import run of 10,240 rows) whose address hashes to bucket (FNV-1a % 256) (see `address_index`) |
 //! | `status_counts` | `m` status name (snake_case) | u64 count |
 //! | `due` | `m` `next_attempt` u64 `row / 256` u32 | 32-byte bitmap, bit `row % 256` (bit `i % 8` of byte `i / 8`) set for exactly the `pending` rows due then; no all-zero entries |
 //! | `suppressed` | lowercased address | JSON [`Suppression`] |
@@ -112,7 +113,9 @@
 //! - `store`: open, flush, counters. - `mailing`: mailing records. - `recipient`: recipient
 //!   record, reading, counts. - `import`: bulk import. - `update`: status changes and the due
 //!   queue. - `transition`: allowed status changes. - `suppression`, `document`, `report`.
-//!   - `tick`: unticking by hand. - `keys`: key encoding. - `codec`: binary recipient records. - `error`: [`StoreError`].
+//!   - `tick`: unticking by hand. - `keys`: key encoding. - `codec`: binary recipient records.
+//!   - `block`: records packed 16 rows per key. - `address_index`: lookup by address.
+//!   - `layout`: the on-disk layout version. - `error`: [`StoreError`].
 #![deny(missing_docs)]
 
 mod address_index;
