@@ -123,6 +123,7 @@ mod block;
 mod codec;
 mod document;
 mod error;
+mod heap;
 mod import;
 mod keys;
 mod layout;
