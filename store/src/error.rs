@@ -19,6 +19,16 @@ pub enum StoreError {
         /// What sled said.
         source: sled::Error,
     },
+    /// The store was written with another on-disk layout (by another build): it is not read.
+    #[error("the store at {path} has layout version {found}, this build reads only version {supported}: it was written by another version of Mailing Manager; move it aside (there is no migration)")]
+    Layout {
+        /// The store directory.
+        path: PathBuf,
+        /// The layout version found on disk.
+        found: u32,
+        /// The version this build reads.
+        supported: u32,
+    },
     /// An I/O or internal error from sled while reading or writing.
     #[error("store: {0}")]
     Sled(#[from] sled::Error),

@@ -1,7 +1,9 @@
 //! Bulk import of a draft's recipient list, streamed from an iterator in batches.
+use crate::address_index::{AddressRun, RUN_ROWS};
+use crate::block::{block_key, BlockWriter, BLOCK_ROWS};
 use crate::codec::encode_recipient;
 use crate::error::{Result, StoreError};
-use crate::keys::{due_bitmap_set, due_key, email_key, now_ms, pair_key, u32_key, DUE_BLOCK_ROWS};
+use crate::keys::{due_bitmap_set, due_key, now_ms, u32_key, DUE_BLOCK_ROWS};
 use crate::recipient::{count_key, NewRecipient, Recipient};
 use crate::store::Store;
 use mm_domain::{MailingState, RecipientStatus};
@@ -9,15 +11,20 @@ use std::convert::Infallible;
 
 /// Rows written per sled batch. Measured with 300,000 rows and a 64 MiB cache (peak RSS):
 /// 100 → 116 MB, 500 → 134 MB, 1,000 → 172 MB, 5,000 → 795 MB — sled keeps big batches'
-/// nodes resident far beyond its cache size, so batches stay small.
-const BATCH_ROWS: usize = 500;
+/// nodes resident far beyond its cache size, so batches stay small. A multiple of the
+/// recipient block size, so that no block spans two batches.
+const BATCH_ROWS: usize = 512;
 
 /// Rows imported between flushes (a multiple of `BATCH_ROWS`). Without them sled buffers the
 /// whole import's log writes and node versions until the final flush, and the heap they leave
 /// behind stays resident: 1,000,000 rows with a 16 MiB cache peaked at 140–237 MB (varying from
 /// run to run) with one flush at the end, 94 MB flushing every 20,000 rows (`bulk_1m`). A flush
-/// per 10,000 rows costs 100 fsyncs per million rows.
-const FLUSH_ROWS: u32 = 10_000;
+/// per 10,240 rows costs ~100 fsyncs per million rows. The address index's runs end here too.
+const FLUSH_ROWS: u32 = RUN_ROWS;
+
+const _: () = assert!(
+    (BATCH_ROWS as u32).is_multiple_of(BLOCK_ROWS) && FLUSH_ROWS.is_multiple_of(BATCH_ROWS as u32)
+);
 
 /// What an import wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +89,10 @@ impl Store {
         );
         // Addresses unticked by hand through the API survive a re-import of the list.
         let check_unticked = self.has_unticked(m)?;
-        // The due-index entry (block number, bitmap) being filled: rows arrive in order.
+        // The recipient block and the address run being filled, and the due-index entry
+        // (block number, bitmap): rows arrive in order.
+        let mut block = BlockWriter::default();
+        let mut addresses = AddressRun::new(m);
         let mut due_block: (u32, Option<Vec<u8>>) = (0, None);
         let mut in_batch = 0usize;
         let mut row: u32 = 0;
@@ -135,8 +145,11 @@ impl Store {
                 }
                 due_block.1 = due_bitmap_set(due_block.1.as_deref(), row, true);
             }
-            emails.insert(email_key(m, &r.email, row), &[]);
-            recs.insert(&pair_key(m, row), encode_recipient(&r));
+            addresses.add(row, &r.email);
+            block.push(&encode_recipient(&r));
+            if block.len() == BLOCK_ROWS as usize {
+                recs.insert(&block_key(m, row), block.take().expect("a full block"));
+            }
             in_batch += 1;
             if in_batch == BATCH_ROWS {
                 // The open block goes in as far as it is filled; a later batch rewrites it whole.
@@ -147,10 +160,11 @@ impl Store {
                     );
                 }
                 i.recipients.apply_batch(std::mem::take(&mut recs))?;
-                i.emails.apply_batch(std::mem::take(&mut emails))?;
                 i.due.apply_batch(std::mem::take(&mut due))?;
                 in_batch = 0;
                 if row % FLUSH_ROWS == FLUSH_ROWS - 1 {
+                    addresses.write(&mut emails, row + 1);
+                    i.emails.apply_batch(std::mem::take(&mut emails))?;
                     self.flush()?;
                 }
             }
@@ -161,6 +175,10 @@ impl Store {
         if let Some(bits) = due_block.1.take() {
             due.insert(&due_key(m, 0, due_block.0 * DUE_BLOCK_ROWS), bits);
         }
+        if let Some(last) = block.take() {
+            recs.insert(&block_key(m, row - 1), last);
+        }
+        addresses.write(&mut emails, row);
         i.recipients.apply_batch(recs)?;
         i.emails.apply_batch(emails)?;
         i.due.apply_batch(due)?;

@@ -82,13 +82,6 @@ pub(crate) fn email_prefix(mailing: u32, address: &str) -> Vec<u8> {
     k
 }
 
-/// `[mailing u32][lowercased address][0xFF][row u32]`.
-pub(crate) fn email_key(mailing: u32, address: &str, row: u32) -> Vec<u8> {
-    let mut k = email_prefix(mailing, address);
-    k.extend_from_slice(&row.to_be_bytes());
-    k
-}
-
 /// The one place where addresses are made comparable: surrounding space trimmed, lowercased
 /// (Unicode-aware, so `ÄRGER@x.de` and `ärger@x.de` match).
 pub fn normalize_address(address: &str) -> String {

@@ -59,7 +59,7 @@
 //!   all rows settled → `set_mailing_state(id, Sent)` → `flush`.
 //! - Milter: `add_report` + `update_recipient` (+ `suppress`) → `flush` → answer the MTA
 //!   (discard/accept). If any of these fail, answer tempfail so the MTA retries.
-//! - Imports flush themselves before marking the list complete (and every 10,000 rows on the
+//! - Imports flush themselves before marking the list complete (and every 10,240 rows on the
 //!   way, which bounds their memory).
 //!
 //! Flushing also bounds memory: measured with 100,000 updates and a sled cache of 64 MiB, peak
@@ -68,22 +68,31 @@
 //!
 //! # Memory
 //! `cache_bytes` is a budget, of which sled gets a quarter ([`SLED_CACHE_SHARE`]): sled holds
-//! cached pages decoded, ~2× their size on disk, and keeps state for every page it knows. What
-//! else grows with a list is kept small: the due queue takes one key per 256 rows, imports
-//! flush every 10,000 rows. What remains is mostly malloc's: after 950,000 outcomes recorded
-//! by 16 threads, `bulk_1m` showed 53 MB of live heap but 74–92 MB freed-yet-resident (no
-//! less with `MALLOC_ARENA_MAX=2`): sled's bursts of short-lived allocations leave free heap
-//! that glibc does not return (import peaks vary 90–150 MB between runs of one build).
+//! cached pages decoded, ~2× their size on disk, and keeps state for every page it knows,
+//! cached or not, splitting leaves at 16 entries. So nothing that grows with a list takes a key
+//! per row (layout 2): recipients are packed 16 per key (`block`), the address index is hash
+//! buckets written in runs of 10,240 rows (`address_index`), the due queue takes a key per 256
+//! rows; imports flush every 10,240 rows. Two sled habits shape the code beyond that: its
+//! cache evicts only after 64 accesses per shard (256 shards), so a range scan touching each
+//! page once can hold 16,384 pages — streaming the list therefore reads row by row; and what
+//! glibc keeps of sled's short-lived allocations grows with the number of updates, so
+//! `flush` calls `malloc_trim` at most once a second (`heap`).
 //!
-//! # Figures (`cargo run --release -p mm-store --example bulk_1m`, cache budget 64 MiB)
-//! 1,000,000 recipients (8 merge fields each) on a 2-core machine shared with other builds:
-//! import ≈ 33–37 CPU-s (≈ 28,000 rows/CPU-s), peak RSS 90–97 MB; recording an outcome for
-//! 950,000 recipients the sender's way (`BULK_WORKERS=16`: a feeder and 16 threads with group
-//! commit) 166 CPU-s (≈ 5,700 updates/CPU-s), peak RSS 138 MB (live heap 53 MB); streaming the
-//! list 4.3 CPU-s, counts by counter 0.1 ms vs. 4.1 CPU-s by full scan, a page of 100 rows
-//! 1.5 ms, lookup by address 0.3 ms; 503 MiB on disk. 100,000 recipients: 56 MB after the
-//! import, 77 MB after the updates. Before (sled cache 64 MiB, a due key per row, one flush
-//! per import): 226 MB after the import, 232 MB after single-threaded updates, 650 MiB on disk.
+//! # Figures (`BULK_WORKERS=16 cargo run --release -p mm-store --example bulk_1m [ROWS]`)
+//! Cache budget 64 MiB, 8 merge fields a row, 2-core machine shared with other builds (load
+//! 10–18: CPU figures are rough). Peak RSS (VmHWM), after the import / after recording an
+//! outcome for every ticked row the sender's way (a feeder and 16 threads, group commit):
+//!
+//! | rows | layout 1 (a key per row) | layout 2, no trim | layout 2 with trim |
+//! |---|---|---|---|
+//! | 100,000 | 43 / 68 MB | 33 / 52–53 MB | 35 / 37–39 MB |
+//! | 1,000,000 | 89 / 140 MB | 49 / 74–80 MB | see PROFILES.md |
+//!
+//! 1,000,000 rows, layout 2: import ≈ 4.4–6.3 CPU-s (layout 1: 23.5), updates ≈ 8,400
+//! updates/CPU-s at load 12–15 (layout 1: 8,600 in the same conditions); streaming the list
+//! ≈ 2.5 CPU-s with the live heap flat at 16 MB (a range scan over the blocks: 216 MB); counts
+//! by counter 0.05 ms vs. ≈ 1.5–3 CPU-s by full scan; a page of 100 rows 0.3 ms; lookup by
+//! address 0.4 ms; 557 MiB on disk (layout 1: 515 MiB).
 //!
 //! # Key layout
 //! Integers are big-endian so that byte order is numeric order. `m` = mailing number (u32),
@@ -92,10 +101,11 @@
 //! | tree | key | value |
 //! |---|---|---|
 //! | `meta` | `next_mailing_number` | u32: the next number to allocate (starts at 1) |
+//! | `meta` | `layout_version` | u32 [`LAYOUT_VERSION`] (2), checked by `Store::open` |
 //! | `mailing_ids` | id (folder name, UTF-8) | u32 `m` |
 //! | `mailings` | `m` | JSON [`Mailing`] |
-//! | `recipients` | `m` `row` | [`Recipient`] in a compact binary form (see `codec`) |
-//! | `recipient_emails` | `m` lowercased-address `0xFF` `row` | empty (address index; 0xFF never occurs in UTF-8) |
+//! | `recipients` | `m` `row / 16` u32 | block of up to 16 [`Recipient`] records, rows `16 × key` on, each length-prefixed in a compact binary form (see `block`, `codec`) |
+//! | `recipient_emails` | `m` bucket u16 first-row u32 | address index: (row, lowercased address) entries of the rows from first-row on (one import run of 10,240 rows) whose address hashes to bucket (FNV-1a % 256) (see `address_index`) |
 //! | `status_counts` | `m` status name (snake_case) | u64 count |
 //! | `due` | `m` `next_attempt` u64 `row / 256` u32 | 32-byte bitmap, bit `row % 256` (bit `i % 8` of byte `i / 8`) set for exactly the `pending` rows due then; no all-zero entries |
 //! | `suppressed` | lowercased address | JSON [`Suppression`] |
@@ -112,14 +122,20 @@
 //! - `store`: open, flush, counters. - `mailing`: mailing records. - `recipient`: recipient
 //!   record, reading, counts. - `import`: bulk import. - `update`: status changes and the due
 //!   queue. - `transition`: allowed status changes. - `suppression`, `document`, `report`.
-//!   - `tick`: unticking by hand. - `keys`: key encoding. - `codec`: binary recipient records. - `error`: [`StoreError`].
+//!   - `tick`: unticking by hand. - `keys`: key encoding. - `codec`: binary recipient records.
+//!   - `block`: records packed 16 rows per key. - `address_index`: lookup by address.
+//!   - `layout`: the on-disk layout version. - `error`: [`StoreError`].
 #![deny(missing_docs)]
 
+mod address_index;
+mod block;
 mod codec;
 mod document;
 mod error;
+mod heap;
 mod import;
 mod keys;
+mod layout;
 mod mailing;
 mod recipient;
 mod report;
@@ -133,6 +149,7 @@ pub use document::{CustomerDocument, DocumentContact, MAILING_DOCUMENT};
 pub use error::{Result, StoreError};
 pub use import::ImportSummary;
 pub use keys::{normalize_address, now_ms, Millis};
+pub use layout::LAYOUT_VERSION;
 pub use mailing::{mailing_transition_allowed, Mailing};
 pub use recipient::{NewRecipient, Recipient, StatusCounts};
 pub use report::{BounceEntry, RawReport};

@@ -44,6 +44,7 @@ pub(crate) struct Inner {
     pub(crate) bounces: sled::Tree,
     pub(crate) counters: sled::Tree,
     pub(crate) unticked: sled::Tree,
+    pub(crate) heap: crate::heap::HeapTrimmer,
 }
 
 impl std::fmt::Debug for Store {
@@ -85,7 +86,9 @@ impl Store {
             unticked: tree("unticked")?,
             path: path.clone(),
             db,
+            heap: Default::default(),
         };
+        crate::layout::check(&path, &inner.meta, &inner.mailings)?;
         tracing::debug!(path = %path.display(), cache_bytes, "store opened");
         Ok(Store {
             inner: Arc::new(inner),
@@ -102,12 +105,14 @@ impl Store {
     /// another flush runs pays little.
     pub fn flush(&self) -> Result<()> {
         self.inner.db.flush()?;
+        self.inner.heap.after_flush();
         Ok(())
     }
 
     /// [`Store::flush`] without blocking the async runtime.
     pub async fn flush_async(&self) -> Result<()> {
         self.inner.db.flush_async().await?;
+        self.inner.heap.after_flush();
         Ok(())
     }
 

@@ -4,7 +4,8 @@
 //! Every change rewrites the recipient, its status counter, its entry in the due index and (for
 //! `bounced`) the bounce log in ONE sled transaction, so counts and queue never drift from the
 //! records. Durability is the caller's step: see "Durability protocol" in the crate docs.
-use crate::codec::{decode_recipient, encode_recipient};
+use crate::block::{block_key, Block};
+use crate::codec::encode_recipient;
 use crate::error::{Result, StoreError};
 use crate::keys::{
     due_bitmap_rows, due_bitmap_set, due_key, encode, now_ms, pair_key, read_u32, read_u64, Millis,
@@ -174,15 +175,32 @@ pub enum UpdateOutcome {
 
 type TxError = ConflictableTransactionError<StoreError>;
 
-fn tx_get_recipient(t: &TransactionalTree, mailing: u32, row: u32) -> Result<Recipient, TxError> {
-    let k = pair_key(mailing, row);
-    let v = t
-        .get(k)?
-        .ok_or(TxError::Abort(StoreError::UnknownRecipient {
-            mailing,
-            row,
-        }))?;
-    decode_recipient(&k, &v).map_err(TxError::Abort)
+/// Recipient `row` and the block value it was read from (for [`tx_put_recipient`]).
+fn tx_get_recipient(
+    t: &TransactionalTree,
+    mailing: u32,
+    row: u32,
+) -> Result<(sled::IVec, Recipient), TxError> {
+    let unknown = || TxError::Abort(StoreError::UnknownRecipient { mailing, row });
+    let k = block_key(mailing, row);
+    let v = t.get(k)?.ok_or_else(unknown)?;
+    let r = Block::parse(&k, &v)
+        .and_then(|b| b.recipient(mailing, row))
+        .map_err(TxError::Abort)?
+        .ok_or_else(unknown)?;
+    Ok((v, r))
+}
+
+/// Writes `new` back into `block` (as read by [`tx_get_recipient`] in this transaction), the
+/// neighbours' bytes copied unchanged. sled serialises transactions, so concurrent updates of
+/// rows that share a block do not lose each other's writes.
+fn tx_put_recipient(t: &TransactionalTree, block: &[u8], new: &Recipient) -> Result<(), TxError> {
+    let k = block_key(new.mailing, new.row);
+    let value = Block::parse(&k, block)
+        .map_err(TxError::Abort)?
+        .with_record(new.row, &encode_recipient(new));
+    t.insert(&k, value)?;
+    Ok(())
 }
 
 fn tx_add_count(
@@ -259,7 +277,7 @@ impl Store {
         let now = now_ms();
         let res = (&i.recipients, &i.counts, &i.due, &i.bounces).transaction(
             |(recs, counts, due, bounces)| {
-                let old = tx_get_recipient(recs, mailing, row)?;
+                let (block, old) = tx_get_recipient(recs, mailing, row)?;
                 if !transition_allowed(old.status, update.status) {
                     return Ok(UpdateOutcome::Refused {
                         current: old.status,
@@ -268,7 +286,7 @@ impl Store {
                 let mut new = old.clone();
                 update.apply(&mut new, now);
                 tx_move(counts, due, &old, &new)?;
-                recs.insert(&pair_key(mailing, row), encode_recipient(&new))?;
+                tx_put_recipient(recs, &block, &new)?;
                 if new.status == RecipientStatus::Bounced {
                     let entry = BounceEntry::of(&new);
                     bounces.insert(&pair_key(mailing, row), encode(&entry))?;
@@ -296,7 +314,7 @@ impl Store {
         let i = &self.inner;
         let now = now_ms();
         let res = (&i.recipients, &i.counts, &i.due).transaction(|(recs, counts, due)| {
-            let old = tx_get_recipient(recs, mailing, row)?;
+            let (block, old) = tx_get_recipient(recs, mailing, row)?;
             if !matches!(
                 old.status,
                 RecipientStatus::Pending | RecipientStatus::Excluded
@@ -321,7 +339,7 @@ impl Store {
             }
             new.updated = now;
             tx_move(counts, due, &old, &new)?;
-            recs.insert(&pair_key(mailing, row), encode_recipient(&new))?;
+            tx_put_recipient(recs, &block, &new)?;
             Ok(new)
         });
         tx_result(res)
