@@ -20,7 +20,7 @@ fuzz_target!(|input: &str| {
         let Ok(t) = Template::parse(source, &columns, escape, Place::Html) else {
             return;
         };
-        let encoded = QpTemplate::new(&t).fill(&values);
+        let encoded = QpTemplate::new(&t).encode(&values);
         assert!(encoded.is_ascii());
         for line in encoded.split("\r\n") {
             assert!(line.len() <= 76, "line of {}: {line:?}", line.len());

@@ -40,11 +40,9 @@ pub struct PreparedMailing {
     columns: usize,
     email: usize,
     subject: Template,
-    html: Template,
-    text: Template,
-    /// The two body templates with their literals quoted-printable encoded once.
-    html_qp: QpTemplate,
-    text_qp: QpTemplate,
+    /// The two body templates, their literals quoted-printable encoded once.
+    html: QpTemplate,
+    text: QpTemplate,
     headers: Vec<(String, Template)>,
     images: Vec<Encoded>,
     attachments: Vec<Encoded>,
@@ -120,10 +118,8 @@ impl PreparedMailing {
             columns: columns.len(),
             email,
             subject,
-            html_qp: QpTemplate::new(&html),
-            text_qp: QpTemplate::new(&text),
-            html,
-            text,
+            html: QpTemplate::new(&html),
+            text: QpTemplate::new(&text),
             headers,
             images,
             attachments,
@@ -150,12 +146,12 @@ impl PreparedMailing {
 
     /// The plain-text body for a row.
     pub fn text(&self, values: &[String]) -> String {
-        self.text.fill(values)
+        self.text.template().fill(values)
     }
 
     /// The HTML body for a row, as sent (images as `cid:`).
     pub fn html(&self, values: &[String]) -> String {
-        self.html.fill(values)
+        self.html.template().fill(values)
     }
 
     /// Builds the complete message (RFC 5322, CRLF line ends) for one row.
@@ -170,9 +166,9 @@ impl PreparedMailing {
         let alternative = MimePart::new(
             "multipart/alternative",
             vec![
-                MimePart::new("text/plain", self.text_qp.fill(values))
+                MimePart::new("text/plain", self.text.encode(values))
                     .transfer_encoding("quoted-printable"),
-                MimePart::new("text/html", self.html_qp.fill(values))
+                MimePart::new("text/html", self.html.encode(values))
                     .transfer_encoding("quoted-printable"),
             ],
         );

@@ -21,6 +21,8 @@ use encodify::qp;
 pub struct QpTemplate {
     template: Template,
     pieces: Vec<Piece>,
+    /// The columns the template uses, each once: what `encode` checks for line breaks.
+    fields: Vec<usize>,
     encoded_len: usize,
     /// A literal ends with CR: a value starting with LF would complete that line break.
     whole_only: bool,
@@ -74,21 +76,33 @@ impl QpTemplate {
                 Piece::Field(_) => 0,
             })
             .sum();
+        let mut fields: Vec<usize> = pieces
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Field(i) => Some(*i),
+                Piece::Encoded(_) => None,
+            })
+            .collect();
+        fields.sort_unstable();
+        fields.dedup();
         QpTemplate {
             template: template.clone(),
             pieces,
+            fields,
             encoded_len,
             whole_only,
         }
     }
 
+    /// The template this encodes.
+    pub fn template(&self) -> &Template {
+        &self.template
+    }
+
     /// The template filled with one row's `values`, quoted-printable encoded.
-    pub fn fill(&self, values: &[String]) -> String {
+    pub fn encode(&self, values: &[String]) -> String {
         let value = |i: usize| values.get(i).map(String::as_str).unwrap_or_default();
-        let multi_line = self.pieces.iter().any(|p| match p {
-            Piece::Field(i) => value(*i).contains(['\r', '\n']),
-            Piece::Encoded(_) => false,
-        });
+        let multi_line = self.fields.iter().any(|&i| value(i).contains(['\r', '\n']));
         if self.whole_only || multi_line {
             return qp::BODY.encode(self.template.fill(values));
         }
@@ -205,7 +219,7 @@ impl Joined {
     }
 }
 
-/// A value of one line (no CR or LF: `fill` checked) quoted-printable encoded without line
+/// A value of one line (no CR or LF: `QpTemplate::encode` checked) quoted-printable encoded without line
 /// breaks: `Joined::push_value` wraps it. Written out here because values are short and many:
 /// the encoder's set-up per call cost more than the encoding (`perf`, figure 1). Spaces and
 /// tabs stay as they are (`Joined` keeps them off line ends).
@@ -293,7 +307,7 @@ mod tests {
             "no merge field in {src:?}"
         );
         let values: Vec<String> = values.iter().map(|v| v.to_string()).collect();
-        let encoded = QpTemplate::new(&t).fill(&values);
+        let encoded = QpTemplate::new(&t).encode(&values);
         for line in encoded.split("\r\n") {
             assert!(line.len() <= 76, "line of {} chars: {line:?}", line.len());
             assert!(line.is_ascii(), "8-bit in {line:?}");
@@ -344,7 +358,7 @@ mod tests {
     #[test]
     fn blanks_before_a_field_stay_readable() {
         let t = template("Guten Tag [Name],", Escape::Text);
-        let encoded = QpTemplate::new(&t).fill(&["Anna".into(), String::new()]);
+        let encoded = QpTemplate::new(&t).encode(&["Anna".into(), String::new()]);
         assert_eq!(encoded, "Guten Tag Anna,");
     }
 
