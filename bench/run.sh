@@ -19,7 +19,8 @@
 #   BENCH_RSS_COUNTS [100000,1000000] figure 4: list sizes
 #   BENCH_DSN_CORPUS [../shared/dsn-corpus]  figure 5: the corpus (read only)
 #   BENCH_DSN_ROUNDS [20]             figure 5: passes over the corpus
-#   BENCH_MILTER_COUNT [5000]         figure 6: messages per run (2 runs each)
+#   BENCH_MILTER_COUNT [5000]         figure 6: messages per run
+#   BENCH_MILTER_ROUNDS [4]           figure 6: runs with and without the milter each
 # Needs: Postfix (smtp-sink, smtp-source, postfix), python3 with venv, taskset — see
 # scripts/install-deps.sh.
 set -uo pipefail
@@ -46,6 +47,7 @@ export BENCH_RSS_COUNTS="${BENCH_RSS_COUNTS:-100000,1000000}"
 export BENCH_DSN_CORPUS="${BENCH_DSN_CORPUS:-../shared/dsn-corpus}"
 export BENCH_DSN_ROUNDS="${BENCH_DSN_ROUNDS:-20}"
 export BENCH_MILTER_COUNT="${BENCH_MILTER_COUNT:-5000}"
+export BENCH_MILTER_ROUNDS="${BENCH_MILTER_ROUNDS:-4}"
 
 figures=("$@")
 [ ${#figures[@]} -gt 0 ] || figures=(1 2 3 4 5 6)
@@ -115,7 +117,7 @@ write_results() {
         echo "- figures run: ${figures[*]}"
         echo "- counts: render $BENCH_RENDER_COUNT msgs; smtp-sink $BENCH_SEND_COUNT recipients at $BENCH_CONNECTIONS connections;" \
              "Postfix 2 × $BENCH_POSTFIX_COUNT recipients at $BENCH_POSTFIX_CONNECTIONS connections; RSS at $BENCH_RSS_COUNTS recipients;" \
-             "dsn corpus × $BENCH_DSN_ROUNDS rounds; milter 2 × $BENCH_MILTER_COUNT msgs per Postfix"
+             "dsn corpus × $BENCH_DSN_ROUNDS rounds; milter $BENCH_MILTER_ROUNDS × $BENCH_MILTER_COUNT msgs per Postfix"
         echo
         echo "$table"
         echo

@@ -5,12 +5,18 @@
 //! Mail with no recipient in the bounce domain is accepted at DATA (the first point where all
 //! recipients are known); Postfix's `non_smtpd_milters` path may not send DATA, so the first
 //! header or EOH does the same. Nothing of such a message is buffered.
+//!
+//! The envelope stages before DATA (connect, HELO, MAIL, RCPT, unknown commands) always go
+//! on, so where the MTA offers it (Postfix does, `SMFIP_NR_*`) their replies are negotiated
+//! away: Postfix then sends each and moves on without waiting, which saves two round trips
+//! per message and two per session on every ordinary mail. Their macros still come, and the
+//! stages are still called; only the answer is `Noreply`.
 use crate::config::MilterConfig;
 use crate::metrics as m;
 use crate::sink::ReportSink;
 use crate::transaction::{Content, InFlight, Transaction};
 use crate::verdict::{self, Envelope, Verdict};
-use indymilter::{CallbackFuture, Callbacks, Context, Status};
+use indymilter::{CallbackFuture, Callbacks, Context, ProtoOpts, Status};
 use std::future::ready;
 use std::sync::Arc;
 use std::time::Instant;
@@ -26,12 +32,42 @@ fn now(status: Status) -> CallbackFuture<'static> {
     Box::pin(ready(status))
 }
 
+/// The stages that never answer anything but "continue", and so need no reply at all.
+const QUIET: ProtoOpts = ProtoOpts::NOREPLY_CONNECT
+    .union(ProtoOpts::NOREPLY_HELO)
+    .union(ProtoOpts::NOREPLY_MAIL)
+    .union(ProtoOpts::NOREPLY_RCPT)
+    .union(ProtoOpts::NOREPLY_UNKNOWN);
+
+/// One MTA connection: the replies negotiated away, and the message in progress.
+#[derive(Default)]
+pub(crate) struct Session {
+    /// The stages of [`QUIET`] the MTA agreed to send without waiting for a reply.
+    quiet: ProtoOpts,
+    tx: Option<Transaction>,
+}
+
+/// "Go on" at an envelope stage: no reply where the MTA agreed to none, else "continue".
+fn go_on(cx: &Context<Session>, stage: ProtoOpts) -> CallbackFuture<'static> {
+    let quiet = cx.data.as_ref().is_some_and(|s| s.quiet.contains(stage));
+    now(if quiet {
+        Status::Noreply
+    } else {
+        Status::Continue
+    })
+}
+
+/// The message in progress, if MAIL was seen.
+fn tx(cx: &mut Context<Session>) -> &mut Option<Transaction> {
+    &mut cx.data.get_or_insert_with(Session::default).tx
+}
+
 /// Lets a message without bounce-domain recipients go (and forgets it); else reads on.
-fn pass_unless_for_us(cx: &mut Context<Transaction>) -> Status {
-    match &cx.data {
+fn pass_unless_for_us(cx: &mut Context<Session>) -> Status {
+    match tx(cx) {
         Some(tx) if tx.is_for_bounce_domain() => Status::Continue,
-        Some(_) => {
-            cx.data = None;
+        t @ Some(_) => {
+            *t = None;
             metrics::counter!(m::MESSAGES_TOTAL, "path" => "passed").increment(1);
             Status::Accept
         }
@@ -42,11 +78,11 @@ fn pass_unless_for_us(cx: &mut Context<Transaction>) -> Status {
 
 /// Appends to the buffer with `push`; when the message outgrows `limit` it goes through unread.
 fn read_on(
-    cx: &mut Context<Transaction>,
+    cx: &mut Context<Session>,
     limit: usize,
     push: impl FnOnce(&mut Transaction) -> bool,
 ) -> Status {
-    match cx.data.as_mut().map(push) {
+    match tx(cx).as_mut().map(push) {
         Some(true) => Status::Continue,
         Some(false) => oversized(cx, limit),
         None => Status::Accept,
@@ -54,7 +90,7 @@ fn read_on(
 }
 
 /// Called when the buffer outgrew the limit: the message goes through unread.
-fn oversized(cx: &mut Context<Transaction>, limit: usize) -> Status {
+fn oversized(cx: &mut Context<Session>, limit: usize) -> Status {
     metrics::counter!(m::OVERSIZED_TOTAL).increment(1);
     let queue_id = cx
         .macros
@@ -65,11 +101,11 @@ fn oversized(cx: &mut Context<Transaction>, limit: usize) -> Status {
         limit,
         "message to the bounce domain exceeds max_report_size; let through unread"
     );
-    cx.data = None;
+    *tx(cx) = None;
     Status::Accept
 }
 
-pub(crate) fn build(shared: Arc<Shared>) -> Callbacks<Transaction> {
+pub(crate) fn build(shared: Arc<Shared>) -> Callbacks<Session> {
     let s_mail = shared.clone();
     let s_rcpt = shared.clone();
     let s_header = shared.clone();
@@ -78,23 +114,30 @@ pub(crate) fn build(shared: Arc<Shared>) -> Callbacks<Transaction> {
     let s_eom = shared;
 
     Callbacks::new()
-        .on_connect(|cx, _host, _socket| {
-            metrics::counter!(m::SESSIONS_TOTAL).increment(1);
-            cx.data = None;
+        .on_negotiate(|cx, _actions, mta_opts| {
+            // Only what the MTA offers: asking for more would end the session.
+            let quiet = QUIET & mta_opts;
+            cx.requested_opts |= quiet;
+            cx.data = Some(Session { quiet, tx: None });
             now(Status::Continue)
         })
-        .on_helo(|_, _| now(Status::Continue))
+        .on_connect(|cx, _host, _socket| {
+            metrics::counter!(m::SESSIONS_TOTAL).increment(1);
+            *tx(cx) = None;
+            go_on(cx, ProtoOpts::NOREPLY_CONNECT)
+        })
+        .on_helo(|cx, _| go_on(cx, ProtoOpts::NOREPLY_HELO))
         .on_mail(move |cx, args| {
             // An empty argument list cannot come from a real MTA; treat it as the null sender.
             let sender = args.first().cloned().unwrap_or_default();
-            cx.data = Some(Transaction::new(&sender, &s_mail.in_flight));
-            now(Status::Continue)
+            *tx(cx) = Some(Transaction::new(&sender, &s_mail.in_flight));
+            go_on(cx, ProtoOpts::NOREPLY_MAIL)
         })
         .on_rcpt(move |cx, args| {
-            if let (Some(tx), Some(rcpt)) = (cx.data.as_mut(), args.first()) {
+            if let (Some(tx), Some(rcpt)) = (tx(cx).as_mut(), args.first()) {
                 tx.add_recipient(rcpt, &s_rcpt.cfg.bounce_domain);
             }
-            now(Status::Continue)
+            go_on(cx, ProtoOpts::NOREPLY_RCPT)
         })
         .on_data(|cx| now(pass_unless_for_us(cx)))
         .on_header(move |cx, name, value| {
@@ -123,7 +166,7 @@ pub(crate) fn build(shared: Arc<Shared>) -> Callbacks<Transaction> {
         })
         .on_eom(move |cx| {
             let shared = s_eom.clone();
-            let tx = cx.data.take();
+            let tx = cx.data.as_mut().and_then(|s| s.tx.take());
             let queue_id = cx
                 .macros
                 .get(c"i")
@@ -141,14 +184,14 @@ pub(crate) fn build(shared: Arc<Shared>) -> Callbacks<Transaction> {
             })
         })
         .on_abort(|cx| {
-            cx.data = None;
+            *tx(cx) = None;
             now(Status::Continue)
         })
         .on_close(|cx| {
-            cx.data = None;
+            *tx(cx) = None;
             now(Status::Continue)
         })
-        .on_unknown(|_, _| now(Status::Continue))
+        .on_unknown(|cx, _| go_on(cx, ProtoOpts::NOREPLY_UNKNOWN))
 }
 
 /// Classifies and records on a blocking thread (the sink may wait for the disk), then answers.

@@ -6,6 +6,8 @@ use tokio::net::TcpStream;
 
 pub struct RawClient {
     pub stream: TcpStream,
+    /// The protocol flags the milter chose in its negotiation reply.
+    pub protocol: u32,
 }
 
 /// Protocol version 6 with every step offered: the client plays Postfix.
@@ -13,11 +15,30 @@ const VERSION: u32 = 6;
 const ALL_ACTIONS: u32 = 0x1ff;
 const ALL_STEPS: u32 = 0x001f_ffff;
 
+/// The `SMFIP_NR_*` flag of a stage's command, as `mfdef.h` defines them.
+fn no_reply_flag(cmd: u8) -> u32 {
+    match cmd {
+        b'C' => 0x1000,
+        b'H' => 0x2000,
+        b'M' => 0x4000,
+        b'R' => 0x8000,
+        b'T' => 0x1_0000,
+        b'U' => 0x2_0000,
+        b'L' => 0x80,
+        b'N' => 0x4_0000,
+        b'B' => 0x8_0000,
+        _ => 0,
+    }
+}
+
 impl RawClient {
     pub async fn connect(addr: std::net::SocketAddr) -> std::io::Result<RawClient> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
-        Ok(RawClient { stream })
+        Ok(RawClient {
+            stream,
+            protocol: 0,
+        })
     }
 
     pub async fn send(&mut self, cmd: u8, payload: &[u8]) -> std::io::Result<()> {
@@ -37,23 +58,44 @@ impl RawClient {
         Ok((buf[0], buf[1..].to_vec()))
     }
 
-    /// Sends a command and returns the reply's command byte.
+    /// Sends a command and returns the reply's command byte; as Postfix does, a stage whose
+    /// reply the milter negotiated away counts as "continue" without waiting.
     pub async fn ask(&mut self, cmd: u8, payload: &[u8]) -> std::io::Result<u8> {
         self.send(cmd, payload).await?;
+        if self.protocol & no_reply_flag(cmd) != 0 {
+            return Ok(b'c');
+        }
         Ok(self.reply().await?.0)
     }
 
     /// Option negotiation and the connect/helo stages, as Postfix's smtpd does them.
     pub async fn open(&mut self) -> std::io::Result<()> {
+        self.open_offering(ALL_STEPS).await
+    }
+
+    /// As [`RawClient::open`], offering only the protocol flags `steps` (an older MTA offers
+    /// no `SMFIP_NR_*`).
+    pub async fn open_offering(&mut self, steps: u32) -> std::io::Result<()> {
         let mut neg = Vec::new();
-        for v in [VERSION, ALL_ACTIONS, ALL_STEPS] {
+        for v in [VERSION, ALL_ACTIONS, steps] {
             neg.extend_from_slice(&v.to_be_bytes());
         }
-        let (cmd, _) = {
+        let (cmd, payload) = {
             self.send(b'O', &neg).await?;
             self.reply().await?
         };
         assert_eq!(cmd, b'O', "negotiation reply");
+        // The reply is version, actions, protocol flags: four bytes each.
+        let flags: [u8; 4] = payload
+            .get(8..12)
+            .and_then(|b| b.try_into().ok())
+            .expect("12-byte negotiation reply");
+        self.protocol = u32::from_be_bytes(flags);
+        assert_eq!(
+            self.protocol & !steps,
+            0,
+            "the milter must not ask for protocol flags the MTA did not offer"
+        );
         let mut conn = b"mx.example.net\0".to_vec();
         conn.push(b'4');
         conn.extend_from_slice(&25u16.to_be_bytes());
