@@ -15,6 +15,7 @@
 //! Nothing disappears: every row yields a recipient, with `send = false` and the reason.
 use crate::address;
 use crate::mailing::Mailing;
+use crate::seen::Seen;
 use mm_domain::SkipReason;
 use mm_report::{is_truthy, ColumnNames, Report, ReportError, Row, WellKnown};
 use serde::Serialize;
@@ -112,7 +113,7 @@ pub struct RecipientList<'a> {
     report: Report,
     blocked_customers: HashSet<String>,
     exclude: HashSet<String>,
-    seen: HashSet<u64>,
+    seen: Seen,
     suppressed: Option<SuppressionCheck<'a>>,
     counts: Counts,
     next_index: u32,
@@ -155,7 +156,7 @@ impl<'a> RecipientList<'a> {
             report,
             blocked_customers,
             exclude: exclude.iter().map(|e| normalise(e)).collect(),
-            seen: HashSet::new(),
+            seen: Seen::default(),
             suppressed: None,
             counts: Counts::default(),
             next_index: 0,
