@@ -34,7 +34,7 @@ pub fn first_block_of(text: &str, read: impl Fn(&str) -> bool) -> Vec<Field> {
     // continuation lines belong to it).
     let mut begun = false;
     let mut last_kept = false;
-    for line in text.lines() {
+    for line in crate::scan::lines(text) {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.trim().is_empty() {
             if begun {
@@ -70,7 +70,7 @@ pub fn first_block_of(text: &str, read: impl Fn(&str) -> bool) -> Vec<Field> {
 fn blocks_upto(text: &str, max: usize) -> Vec<Vec<Field>> {
     let mut out: Vec<Vec<Field>> = Vec::new();
     let mut cur: Vec<Field> = Vec::new();
-    for line in text.lines() {
+    for line in crate::scan::lines(text) {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.trim().is_empty() {
             if !cur.is_empty() {

@@ -442,9 +442,17 @@ fn analyse(w: &mime::Walked, depth: usize) -> BounceReport {
 }
 
 fn is_delay(head: &str, subject: &str) -> bool {
+    // The subject test first: it is cheaper than a search of the whole text.
     (DELAY_SUBJECT.any(subject) || DELAYS.any(head))
+        && !contains_ignore_ascii_case(subject, b"fail")
         && !GAVE_UP.any(head)
-        && !subject.to_ascii_lowercase().contains("fail")
+}
+
+/// Whether `hay` contains `needle` (lower case), ASCII case-insensitively.
+fn contains_ignore_ascii_case(hay: &str, needle: &[u8]) -> bool {
+    hay.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 fn kind_of(rs: &[RecipientResult], head: &str, subject: &str) -> ReportKind {
@@ -475,10 +483,11 @@ fn result(
 ) -> RecipientResult {
     // Codes in the text, those right after a reply code (`550 5.1.1`, `550-'5.7.1`) first:
     // they are the remote server's own; a bare leading one may be a relay's summary.
-    let mut in_diag: Vec<(bool, &str)> = scan::status_codes(diag)
-        .into_iter()
+    let codes = scan::status_codes(diag);
+    let mut in_diag: Vec<(bool, &str)> = codes
+        .iter()
         .filter(|c| !scan::is_invented(c.1))
-        .map(|(pos, c)| (after_reply_code(diag, pos), c))
+        .map(|&(pos, c)| (after_reply_code(diag, pos), c))
         .collect();
     in_diag.sort_by_key(|c| !c.0);
     let in_diag: Vec<&str> = in_diag.into_iter().map(|c| c.1).collect();
@@ -504,7 +513,7 @@ fn result(
     } else {
         ""
     };
-    let words = unwrap_multiline_reply(diag);
+    let words = unwrap_multiline_reply(diag, &codes);
     let mut reason = reason::decide(status.as_deref(), &words, ctx, action.as_deref());
     // A connection that kept timing out until the sender gave up: the message expired.
     if reason == BounceReason::NetworkError
@@ -545,8 +554,8 @@ fn result(
 
 /// A multi-line SMTP reply joined into one line keeps the `550-5.7.1 ` prefix of every line
 /// (`... with multiple 550-5.7.1 addresses in From: ...`); drop the repeats so phrases match.
-fn unwrap_multiline_reply(diag: &str) -> std::borrow::Cow<'_, str> {
-    let codes = scan::status_codes(diag);
+/// `codes` are the status codes of `diag` ([`scan::status_codes`]).
+fn unwrap_multiline_reply<'a>(diag: &'a str, codes: &[(usize, &str)]) -> std::borrow::Cow<'a, str> {
     if codes.len() < 2 {
         return std::borrow::Cow::Borrowed(diag);
     }

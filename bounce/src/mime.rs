@@ -21,14 +21,18 @@ use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-/// A parser that structures only the headers used here (MIME, From/To/Cc, Subject,
-/// Message-ID) and skips the values of the rest (Received, DKIM, dates, ...), which is most of
-/// the cost of parsing a report: their raw text is still read through `headers_raw` /
-/// `header_raw`, which slice the message by offset and never look at the parsed value.
+/// A parser that structures only the headers used here (Content-Type and
+/// Content-Transfer-Encoding, From/To/Cc, Subject, Message-ID) and skips the values of the rest
+/// (Received, DKIM, dates, ...), which is most of the cost of parsing a report: their raw text
+/// is still read through `headers_raw` / `header_raw`, which slice the message by offset and
+/// never look at the parsed value. Of the other MIME headers, mail-parser reads only
+/// Content-Disposition, to sort parts into its body and attachment lists (and `Binary` from
+/// `InlineBinary`), which are not used here.
 static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
     MessageParser::new()
         .default_header_ignore()
-        .with_mime_headers()
+        .header_content_type(HeaderName::ContentType)
+        .header_text(HeaderName::ContentTransferEncoding)
         .header_text(HeaderName::Subject)
         .header_address(HeaderName::From)
         .header_address(HeaderName::To)
@@ -253,7 +257,40 @@ struct QpCut<'a> {
     body: usize,
     end: usize,
     decoded: Cow<'a, [u8]>,
+    kind: CutKind,
 }
+
+/// What mail-parser makes of a part whose body is decoded here, and so how [`walk_parts`]
+/// reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CutKind {
+    /// A text part (`PartType::Text` / `Html`): `decoded` goes through its charset.
+    Text,
+    /// An attachment [`walk_parts`] never reads (images, documents): mail-parser would decode
+    /// its base64 for nothing. `decoded` is empty.
+    Ignored,
+}
+
+/// The text parts decoded here: the human-readable ones, and the report parts sent as text.
+const TEXT_TYPES: &[&[u8]] = &[
+    b"text/plain",
+    b"text/html",
+    b"text/rfc822-headers",
+    b"text/rfc822-header",
+    b"text/delivery-status",
+    b"text/feedback-report",
+];
+
+/// The media types of the attachments [`walk_parts`] skips, as they start a Content-Type value.
+const IGNORED_TYPES: &[&[u8]] = &[b"image/", b"application/"];
+
+/// The searchers for `image/` and `application/`, built once.
+static IGNORED_FINDERS: LazyLock<[memchr::memmem::Finder<'static>; 2]> = LazyLock::new(|| {
+    [
+        memchr::memmem::Finder::new(b"image/"),
+        memchr::memmem::Finder::new(b"application/"),
+    ]
+});
 
 /// The searcher for `text/`, built once.
 static TEXT_TYPE: LazyLock<memchr::memmem::Finder<'static>> =
@@ -264,6 +301,24 @@ static TEXT_TYPE: LazyLock<memchr::memmem::Finder<'static>> =
 /// or folded Content-Transfer-Encoding fields, an unknown value). mail-parser decodes only a
 /// value of exactly `base64` or `quoted-printable`, from the first such field.
 fn text_encoding(headers: &[u8]) -> Option<bool> {
+    match transfer_encoding(headers)? {
+        Encoding::Plain => Some(false),
+        Encoding::QuotedPrintable => Some(true),
+        Encoding::Base64 => None,
+    }
+}
+
+/// A Content-Transfer-Encoding mail-parser reads plainly (see [`transfer_encoding`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Plain,
+    QuotedPrintable,
+    Base64,
+}
+
+/// The transfer encoding of a part from its header block, `None` when it is not plain (two or
+/// folded Content-Transfer-Encoding fields, an unknown value).
+fn transfer_encoding(headers: &[u8]) -> Option<Encoding> {
     const NAME: &[u8] = b"content-transfer-encoding:";
     let mut value: Option<&[u8]> = None;
     let mut after_encoding = false;
@@ -288,33 +343,68 @@ fn text_encoding(headers: &[u8]) -> Option<bool> {
         }
     }
     match value {
-        None => Some(false),
-        Some(v) if v.eq_ignore_ascii_case(b"quoted-printable") => Some(true),
+        None => Some(Encoding::Plain),
+        Some(v) if v.eq_ignore_ascii_case(b"quoted-printable") => Some(Encoding::QuotedPrintable),
+        Some(v) if v.eq_ignore_ascii_case(b"base64") => Some(Encoding::Base64),
         Some(v)
             if [&b"7bit"[..], b"8bit", b"binary"]
                 .iter()
                 .any(|e| v.eq_ignore_ascii_case(e)) =>
         {
-            Some(false)
+            Some(Encoding::Plain)
         }
         Some(_) => None,
     }
 }
 
-/// The text/plain and text/html parts of `raw` outside the attached messages of `returned`
-/// that are quoted-printable or not encoded, each decoded exactly as mail-parser would have; a
-/// part whose decoding mail-parser would treat as broken (or would end oddly) is left to
-/// mail-parser, and so is one whose Content-Type line is not found by a plain byte search.
+/// The parts of `raw` outside the attached messages of `returned` whose bodies are decoded
+/// here, in order: the text parts of [`TEXT_TYPES`] that are quoted-printable or not encoded,
+/// each decoded exactly as mail-parser would have, and the base64 or unencoded attachments of
+/// [`IGNORED_TYPES`]. A part whose
+/// decoding mail-parser would treat as broken (or would end oddly) is left to mail-parser, and
+/// so is one whose Content-Type line is not found by a plain (lower-case) byte search.
 fn qp_bodies<'a>(raw: &'a [u8], returned: &[Cut]) -> Vec<QpCut<'a>> {
     let mut out: Vec<QpCut<'a>> = Vec::new();
     let Some(top) = header_end(raw, 0) else {
         return out;
     };
+    scan_bodies(raw, top, returned, &TEXT_TYPE, CutKind::Text, &mut out);
+    for finder in IGNORED_FINDERS.iter() {
+        scan_bodies(raw, top, returned, finder, CutKind::Ignored, &mut out);
+    }
+    // Each scan found its parts in order; together, they must not overlap either (a part
+    // with two Content-Type lines is left to mail-parser).
+    out.sort_by_key(|q| q.body);
+    let mut kept: Vec<QpCut<'a>> = Vec::with_capacity(out.len());
+    for q in out {
+        match kept.last() {
+            Some(last) if last.end > q.body => {
+                if last.body == q.body {
+                    kept.pop();
+                }
+            }
+            _ => kept.push(q),
+        }
+    }
+    kept
+}
+
+/// One scan of [`qp_bodies`]: the Content-Type lines `finder` finds whose value is one of
+/// `kind`'s types, at most [`MAX_TEXT_CUTS`] of them.
+fn scan_bodies<'a>(
+    raw: &'a [u8],
+    top: usize,
+    returned: &[Cut],
+    finder: &memchr::memmem::Finder<'_>,
+    kind: CutKind,
+    all: &mut Vec<QpCut<'a>>,
+) {
+    let mut out: Vec<QpCut<'a>> = Vec::new();
     let mut from = top;
     while out.len() < MAX_TEXT_CUTS {
         let Some(hit) = raw
             .get(from..)
-            .and_then(|r| TEXT_TYPE.find(r))
+            .and_then(|r| finder.find(r))
             .map(|p| from + p)
         else {
             break;
@@ -331,11 +421,12 @@ fn qp_bodies<'a>(raw: &'a [u8], returned: &[Cut]) -> Vec<QpCut<'a>> {
             .get(hit..)
             .and_then(|r| memchr::memchr(b'\n', r))
             .map_or(raw.len(), |p| hit + p);
-        if !header_is(
-            raw.get(line_start..line_end).unwrap_or_default(),
-            b"content-type:",
-            &[b"text/plain", b"text/html"],
-        ) {
+        let line = raw.get(line_start..line_end).unwrap_or_default();
+        let wanted = match kind {
+            CutKind::Text => header_is(line, b"content-type:", TEXT_TYPES),
+            CutKind::Ignored => type_starts(line, IGNORED_TYPES),
+        };
+        if !wanted {
             continue;
         }
         let Some((cursor, boundary)) = delimiter_before(raw, line_start, top) else {
@@ -344,7 +435,7 @@ fn qp_bodies<'a>(raw: &'a [u8], returned: &[Cut]) -> Vec<QpCut<'a>> {
         let Some(body) = header_end(raw, line_start) else {
             continue;
         };
-        let Some(qp) = text_encoding(raw.get(cursor..body).unwrap_or_default()) else {
+        let Some(encoding) = transfer_encoding(raw.get(cursor..body).unwrap_or_default()) else {
             continue;
         };
         let Some((end, at)) = part_end(raw, body, boundary) else {
@@ -355,16 +446,37 @@ fn qp_bodies<'a>(raw: &'a [u8], returned: &[Cut]) -> Vec<QpCut<'a>> {
             continue;
         }
         let bytes = raw.get(body..end).unwrap_or_default();
-        let decoded = if qp {
-            qp_decode(bytes).map(Cow::Owned)
-        } else {
-            Some(Cow::Borrowed(bytes))
+        let decoded = match (kind, encoding) {
+            (CutKind::Text, Encoding::QuotedPrintable) => qp_decode(bytes).map(Cow::Owned),
+            (CutKind::Text, Encoding::Plain) => Some(Cow::Borrowed(bytes)),
+            (CutKind::Ignored, Encoding::Plain | Encoding::Base64) => Some(Cow::Borrowed(&[][..])),
+            _ => None,
         };
         if let Some(decoded) = decoded {
-            out.push(QpCut { body, end, decoded });
+            out.push(QpCut {
+                body,
+                end,
+                decoded,
+                kind,
+            });
         }
     }
-    out
+    all.append(&mut out);
+}
+
+/// Whether `line` is a Content-Type header line whose value starts with one of `types`
+/// (lower case, with their `/`).
+fn type_starts(line: &[u8], types: &[&[u8]]) -> bool {
+    const NAME: &[u8] = b"content-type:";
+    line.get(..NAME.len())
+        .is_some_and(|n| n.eq_ignore_ascii_case(NAME))
+        && types.iter().any(|t| {
+            line.get(NAME.len()..)
+                .unwrap_or_default()
+                .trim_ascii_start()
+                .get(..t.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(t))
+        })
 }
 
 /// Hex digit value, if `b` is one.
@@ -529,18 +641,25 @@ pub fn walk(raw: &[u8]) -> Option<Walked<'_>> {
     let qps = qp_bodies(raw, &cuts);
     let mut short = Vec::with_capacity(raw.len());
     let mut last = 0;
+    let top = header_end(raw, 0);
     // The report's own header block without the fields nobody reads (the cuts and QP bodies
     // all lie after it).
-    if let Some(top) = header_end(raw, 0) {
+    if let Some(top) = top {
         if top_fields(raw.get(..top).unwrap_or_default(), &mut short) {
             last = top;
         } else {
             short.clear();
         }
     }
-    if last > 0 || !cuts.is_empty() || !qps.is_empty() {
+    // A message that is one unencoded text (a third of the reports): its body taken as it
+    // is, like an unencoded text part; mail-parser would scan it byte by byte for a boundary
+    // it has not got, then check its UTF-8 byte by byte.
+    let whole_text = top.filter(|&t| {
+        cuts.is_empty() && qps.is_empty() && single_text(raw.get(..t).unwrap_or_default())
+    });
+    if last > 0 || !cuts.is_empty() || !qps.is_empty() || whole_text.is_some() {
         let mut starts = Vec::with_capacity(cuts.len());
-        let mut qp_at: Vec<(usize, &[u8])> = Vec::with_capacity(qps.len());
+        let mut qp_at: Vec<(usize, &[u8], CutKind)> = Vec::with_capacity(qps.len() + 1);
         let (mut ci, mut qi) = (0, 0);
         loop {
             let c = cuts.get(ci);
@@ -559,7 +678,7 @@ pub fn walk(raw: &[u8]) -> Option<Walked<'_>> {
                 }
                 (_, Some(q)) => {
                     short.extend_from_slice(raw.get(last..q.body).unwrap_or_default());
-                    qp_at.push((short.len(), q.decoded.as_ref()));
+                    qp_at.push((short.len(), q.decoded.as_ref(), q.kind));
                     last = q.end;
                     qi += 1;
                 }
@@ -567,7 +686,13 @@ pub fn walk(raw: &[u8]) -> Option<Walked<'_>> {
                 _ => break,
             }
         }
-        short.extend_from_slice(raw.get(last..).unwrap_or_default());
+        match whole_text {
+            Some(t) => {
+                short.extend_from_slice(raw.get(last..t).unwrap_or_default());
+                qp_at.push((short.len(), raw.get(t..).unwrap_or_default(), CutKind::Text));
+            }
+            None => short.extend_from_slice(raw.get(last..).unwrap_or_default()),
+        }
         let edits = Edits {
             cuts: &cuts,
             starts: &starts,
@@ -580,15 +705,39 @@ pub fn walk(raw: &[u8]) -> Option<Walked<'_>> {
     walk_parsed(raw, raw, &Edits::default())
 }
 
+/// Whether the message header block `headers` makes the message a single text mail-parser
+/// does not decode: no Content-Type field or one of text/plain or text/html (mail-parser
+/// treats a message without one as text/plain), and no transfer encoding. If mail-parser
+/// reads the fields otherwise (a multipart after all), its root part is not the text part
+/// [`walk_parts`] expects, and the message is parsed whole.
+fn single_text(headers: &[u8]) -> bool {
+    if text_encoding(headers) != Some(false) {
+        return false;
+    }
+    let mut types = headers.split(|&b| b == b'\n').filter(|l| {
+        l.get(..13)
+            .is_some_and(|n| n.eq_ignore_ascii_case(b"content-type:"))
+    });
+    match (types.next(), types.next()) {
+        (None, _) => true,
+        (Some(line), None) => header_is(
+            line.trim_ascii_end(),
+            b"content-type:",
+            &[b"text/plain", b"text/html"],
+        ),
+        (Some(_), Some(_)) => false,
+    }
+}
+
 /// What was changed in the copy given to mail-parser (besides the report's header block, see
 /// [`top_fields`]): the attached messages of `cuts`
-/// (reduced to the fields read, starting at `starts` in the copy), and quoted-printable text
-/// bodies removed at the offsets of `qp` (with their decoded bytes).
+/// (reduced to the fields read, starting at `starts` in the copy), and the part bodies of
+/// [`qp_bodies`] removed at the offsets of `qp` (with their decoded bytes and kind).
 #[derive(Default)]
 struct Edits<'e> {
     cuts: &'e [Cut],
     starts: &'e [usize],
-    qp: &'e [(usize, &'e [u8])],
+    qp: &'e [(usize, &'e [u8], CutKind)],
 }
 
 /// The header fields of a returned message that [`returned_of`] reads.
@@ -627,21 +776,14 @@ fn returned_fields(headers: &[u8], out: &mut Vec<u8>) {
 }
 
 /// Whether a field of the report's own header block matters to [`walk_parsed`]: it reads it
-/// (addresses, subject, [`WANTED`]), or it steers mail-parser's MIME parse (`Content-*`,
-/// `MIME-Version`).
+/// (From, To, Subject, [`WANTED`]; a report's own Cc and Message-ID are not read, only a
+/// returned message's), or it steers mail-parser's MIME parse (`Content-*`, `MIME-Version`).
 fn top_field_kept(name: &[u8]) -> bool {
     name.get(..8)
         .is_some_and(|p| p.eq_ignore_ascii_case(b"content-"))
-        || [
-            &b"from"[..],
-            b"to",
-            b"cc",
-            b"subject",
-            b"message-id",
-            b"mime-version",
-        ]
-        .iter()
-        .any(|f| name.eq_ignore_ascii_case(f))
+        || [&b"from"[..], b"to", b"subject", b"mime-version"]
+            .iter()
+            .any(|f| name.eq_ignore_ascii_case(f))
         || WANTED
             .iter()
             .any(|f| name.eq_ignore_ascii_case(f.as_bytes()))
@@ -845,17 +987,26 @@ fn walk_parts<'a>(
             _ if matches!(
                 ctype.as_ref(),
                 "image" | "audio" | "video" | "application" | "font" | "model"
-            ) => {}
+            ) =>
+            {
+                if edits
+                    .qp
+                    .iter()
+                    .any(|q| q.0 == part.offset_body as usize && q.2 == CutKind::Ignored)
+                {
+                    qp_matched += 1;
+                }
+            }
             body => {
-                // A quoted-printable body decoded before parsing: the charset as mail-parser
-                // would apply it.
+                // A text body decoded before parsing: the charset as mail-parser would apply
+                // it.
                 let decoded = edits
                     .qp
                     .iter()
                     .find(|q| q.0 == part.offset_body as usize)
-                    .map(|q| q.1);
+                    .map(|q| (q.1, q.2));
                 let text: Cow<'_, str> = match (decoded, body) {
-                    (Some(bytes), PartType::Text(_) | PartType::Html(_)) => {
+                    (Some((bytes, CutKind::Text)), PartType::Text(_) | PartType::Html(_)) => {
                         qp_matched += 1;
                         let charset = part.content_type().and_then(|ct| ct.attribute("charset"));
                         Cow::Owned(decode_charset(bytes, charset))
@@ -1110,6 +1261,76 @@ mod tests {
             let w = walk(raw.as_bytes()).unwrap();
             let whole = walk_parsed(raw.as_bytes(), raw.as_bytes(), &Edits::default()).unwrap();
             assert_eq!(w.human, whole.human);
+        }
+    }
+
+    #[test]
+    fn report_parts_and_attachments_read_as_mail_parser_reads_them() {
+        let parts = [
+            "Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example\r\n\r\nFinal-Recipient: rfc822; r@x.example\r\nAction: failed\r\nStatus: 5.1.1\r\n",
+            "Content-Type: text/rfc822-headers; charset=iso-8859-1\r\n\r\nTo: r@x.example\r\nSubject: caf\u{e9}\r\nMessage-ID: <m@y.example>\r\n",
+            "Content-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n",
+            "Content-Type: application/pdf; name=x.pdf\r\nContent-Disposition: attachment\r\n\r\n%PDF-1.4 not base64 -- at all\r\n",
+            "Content-Type: image/gif\r\nContent-Transfer-Encoding: base64\r\n\r\nnot base64 !\r\n",
+            "Content-Type: message/delivery-status\r\nContent-Type: image/png\r\n\r\nStatus: 5.1.1\r\n",
+        ];
+        for n in 1..=parts.len() {
+            let mut raw = String::from(
+                "From: MAILER-DAEMON@mx.example\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nSorry.\r\n",
+            );
+            for p in &parts[..n] {
+                raw.push_str("--B\r\n");
+                raw.push_str(p);
+            }
+            raw.push_str("--B--\r\n");
+            let w = walk(raw.as_bytes()).unwrap();
+            let whole = walk_parsed(raw.as_bytes(), raw.as_bytes(), &Edits::default()).unwrap();
+            assert_eq!(format!("{w:?}"), format!("{whole:?}"), "{n}");
+        }
+        let raw = format!(
+            "From: a@b.example\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\n{}--B\r\n{}--B--\r\n",
+            parts[0], parts[2]
+        );
+        let kinds: Vec<CutKind> = qp_bodies(raw.as_bytes(), &[])
+            .iter()
+            .map(|q| q.kind)
+            .collect();
+        assert_eq!(kinds, [CutKind::Ignored]);
+    }
+
+    #[test]
+    fn a_single_text_message_reads_as_mail_parser_reads_it() {
+        let body = "Empf\u{e4}nger unbekannt: <r@x.example>\r\n\r\n550 5.1.1 no such user\r\n";
+        for (fields, cut) in [
+            ("", true),
+            ("Content-Type: text/plain; charset=utf-8\r\n", true),
+            (
+                "Content-Type: TEXT/HTML;\r\n charset=\"us-ascii\"\r\n",
+                true,
+            ),
+            (
+                "Content-Type: text/plain\r\nContent-Transfer-Encoding: 8bit\r\n",
+                true,
+            ),
+            (
+                "Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n",
+                false,
+            ),
+            (
+                "Content-Type: text/plain\r\nContent-Type: multipart/mixed; boundary=B\r\n",
+                false,
+            ),
+            ("Content-Type:\r\n text/plain\r\n", false),
+            ("Content-Type: multipart/mixed; boundary=B\r\n", false),
+        ] {
+            let raw = format!(
+                "From: MAILER-DAEMON@mx.example\r\nReceived: from a\r\nSubject: Undelivered\r\n{fields}\r\n{body}"
+            );
+            let top = header_end(raw.as_bytes(), 0).unwrap();
+            assert_eq!(single_text(&raw.as_bytes()[..top]), cut, "{fields:?}");
+            let w = walk(raw.as_bytes()).unwrap();
+            let whole = walk_parsed(raw.as_bytes(), raw.as_bytes(), &Edits::default()).unwrap();
+            assert_eq!(format!("{w:?}"), format!("{whole:?}"), "{fields:?}");
         }
     }
 

@@ -1201,7 +1201,14 @@ pub fn decide(status: Option<&str>, diagnostic: &str, context: &str, action: Opt
     // The command is looked for (in the diagnostic, else the whole context) only when a rule
     // below needs it: most recipients are decided without.
     let cmd_once = std::cell::OnceCell::new();
-    let cmd = || *cmd_once.get_or_init(|| command(diagnostic).or_else(|| command(context)));
+    // A report's text used as its own recipient's diagnostic is often the whole context too:
+    // a second search of the same text would find nothing new.
+    let same = context == diagnostic;
+    let cmd = || {
+        *cmd_once.get_or_init(|| {
+            command(diagnostic).or_else(|| if same { None } else { command(context) })
+        })
+    };
     // A disabled mailbox often answers "user unknown"; the code is the more precise word.
     if code == Some(R::Suspend)
         && matches!(text, None | Some(R::UserUnknown) | Some(R::Filtered))
@@ -1298,8 +1305,11 @@ pub fn decide(status: Option<&str>, diagnostic: &str, context: &str, action: Opt
     if let (Some(g), false) = (generic, diagnostic.trim().is_empty()) {
         return g;
     }
-    if let Some(r) = by_text(context) {
-        return r;
+    // (`text` is `None` here: when it came from the same text, so would this.)
+    if detail.is_some() || !same {
+        if let Some(r) = by_text(context) {
+            return r;
+        }
     }
     if action == Some("delayed") {
         return R::Expired;

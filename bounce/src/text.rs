@@ -283,16 +283,18 @@ const MAX_MARKS: usize = 300;
 /// Scans the report text (already cut at the separator) for failed recipients.
 /// `exclude` holds addresses that are certainly not recipients (lower case).
 pub fn recipients(text: &str, exclude: &[String]) -> Vec<TextHit> {
-    let lines: Vec<&str> = text.lines().take(2000).collect();
+    let lines: Vec<&str> = scan::lines(text).take(2000).collect();
     // (line index, address, strong)
     let mut marks: Vec<(usize, String, bool, usize)> = Vec::new();
     'lines: for (i, line) in lines.iter().enumerate() {
-        if !line.contains('@') {
+        if memchr::memchr(b'@', line.as_bytes()).is_none() {
             continue;
         }
         for f in scan::addresses(line) {
-            let lower = f.addr.to_ascii_lowercase();
-            if exclude.contains(&lower) || is_noise(&lower) {
+            // `exclude` is lower case: compared in place, without a lower-cased copy.
+            if exclude.iter().any(|e| e.eq_ignore_ascii_case(f.addr))
+                || is_noise(&f.addr.to_ascii_lowercase())
+            {
                 continue;
             }
             if let Some(strong) = strength(line, &f) {
