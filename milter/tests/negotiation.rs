@@ -4,20 +4,8 @@
 //! EOH, body). Both ways, ordinary mail is accepted at DATA and a report is read and decided.
 mod common;
 
-use common::raw::RawClient;
+use common::raw::*;
 use common::*;
-
-const NR_CONN: u32 = 0x1000;
-const NR_HELO: u32 = 0x2000;
-const NR_MAIL: u32 = 0x4000;
-const NR_RCPT: u32 = 0x8000;
-const NR_DATA: u32 = 0x1_0000;
-const NR_UNKN: u32 = 0x2_0000;
-const NR_HDR: u32 = 0x80;
-const NR_EOH: u32 = 0x4_0000;
-const NR_BODY: u32 = 0x8_0000;
-/// Every step Postfix offers (protocol version 6).
-const ALL_STEPS: u32 = 0x001f_ffff;
 
 /// An ordinary message, then a report to the bounce domain, on one session.
 async fn ordinary_then_report(c: &mut RawClient, m: &TestMilter, mailing: u32) {

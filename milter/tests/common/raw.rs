@@ -13,20 +13,31 @@ pub struct RawClient {
 /// Protocol version 6 with every step offered: the client plays Postfix.
 const VERSION: u32 = 6;
 const ALL_ACTIONS: u32 = 0x1ff;
-const ALL_STEPS: u32 = 0x001f_ffff;
+pub const ALL_STEPS: u32 = 0x001f_ffff;
 
-/// The `SMFIP_NR_*` flag of a stage's command, as `mfdef.h` defines them.
+/// The `SMFIP_NR_*` protocol flags, as `mfdef.h` defines them.
+pub const NR_CONN: u32 = 0x1000;
+pub const NR_HELO: u32 = 0x2000;
+pub const NR_MAIL: u32 = 0x4000;
+pub const NR_RCPT: u32 = 0x8000;
+pub const NR_DATA: u32 = 0x1_0000;
+pub const NR_UNKN: u32 = 0x2_0000;
+pub const NR_HDR: u32 = 0x80;
+pub const NR_EOH: u32 = 0x4_0000;
+pub const NR_BODY: u32 = 0x8_0000;
+
+/// The `SMFIP_NR_*` flag of a stage's command.
 fn no_reply_flag(cmd: u8) -> u32 {
     match cmd {
-        b'C' => 0x1000,
-        b'H' => 0x2000,
-        b'M' => 0x4000,
-        b'R' => 0x8000,
-        b'T' => 0x1_0000,
-        b'U' => 0x2_0000,
-        b'L' => 0x80,
-        b'N' => 0x4_0000,
-        b'B' => 0x8_0000,
+        b'C' => NR_CONN,
+        b'H' => NR_HELO,
+        b'M' => NR_MAIL,
+        b'R' => NR_RCPT,
+        b'T' => NR_DATA,
+        b'U' => NR_UNKN,
+        b'L' => NR_HDR,
+        b'N' => NR_EOH,
+        b'B' => NR_BODY,
         _ => 0,
     }
 }
