@@ -10,6 +10,8 @@
 //! BENCH_RSS_COUNTS=100000,1000000 BENCH_RSS_CONNECTIONS=16 \
 //!   cargo run --release -p mm-bench --example fig4_rss
 //! ```
+//!
+//! `BENCH_RSS_WRAP="heaptrack -o /tmp/ht"` runs each child under that command (a heap profile).
 use anyhow::{bail, Context, Result};
 use mm_bench::measure::vm_hwm_kb;
 use mm_bench::{fixture, knob, rate, sender, sink::Sink, Figure};
@@ -48,7 +50,21 @@ fn main() -> Result<()> {
             t.elapsed()
         );
         let store = dir.path().join(format!("store-{n}"));
-        let out = std::process::Command::new(&exe)
+        // BENCH_RSS_WRAP runs the child under a profiler, e.g. "heaptrack -o /tmp/ht".
+        let wrap: Vec<String> = std::env::var("BENCH_RSS_WRAP")
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        let mut cmd = match wrap.split_first() {
+            Some((tool, args)) => {
+                let mut c = std::process::Command::new(tool);
+                c.args(args).arg(&exe);
+                c
+            }
+            None => std::process::Command::new(&exe),
+        };
+        let out = cmd
             .arg("--child")
             .arg(&folder)
             .arg(&report)
