@@ -126,10 +126,10 @@ fn all_addrs(a: Option<&mail_parser::Address<'_>>, out: &mut Vec<String>) {
 /// Where the body of an attached message lies: `part_body` is where the attached message
 /// (its headers) starts, `body..end` its body, `end` the line end before the next boundary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Cut {
-    part_body: usize,
-    body: usize,
-    end: usize,
+pub(crate) struct Cut {
+    pub part_body: usize,
+    pub body: usize,
+    pub end: usize,
 }
 
 /// The most attached messages cut out of one report.
@@ -139,7 +139,7 @@ const MAX_TEXT_CUTS: usize = 16;
 
 /// Offset just past the header block starting at `from` (past its blank line, which like
 /// mail-parser's may hold white space), or `None` when the block does not end in `raw`.
-fn header_end(raw: &[u8], from: usize) -> Option<usize> {
+pub(crate) fn header_end(raw: &[u8], from: usize) -> Option<usize> {
     let mut line = from;
     while line < raw.len() {
         let nl = memchr::memchr(b'\n', raw.get(line..)?).map(|p| line + p);
@@ -253,19 +253,22 @@ fn header_is(line: &[u8], name: &[u8], values: &[&[u8]]) -> bool {
 /// instructions a byte (most of the cost of HTML-only reports), and an unencoded body is
 /// taken as it is, borrowed, instead of being scanned byte by byte for its boundary.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct QpCut<'a> {
-    body: usize,
-    end: usize,
-    decoded: Cow<'a, [u8]>,
-    kind: CutKind,
+pub(crate) struct QpCut<'a> {
+    pub body: usize,
+    pub end: usize,
+    pub decoded: Cow<'a, [u8]>,
+    pub kind: CutKind,
 }
 
 /// What mail-parser makes of a part whose body is decoded here, and so how [`walk_parts`]
 /// reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CutKind {
+pub(crate) enum CutKind {
     /// A text part (`PartType::Text` / `Html`): `decoded` goes through its charset.
     Text,
+    /// A report part mail-parser keeps as bytes (message/delivery-status and the other
+    /// `message/*` but rfc822/global): `decoded` is read as UTF-8 with replacement characters.
+    Binary,
     /// An attachment [`walk_parts`] never reads (images, documents): mail-parser would decode
     /// its base64 for nothing. `decoded` is empty.
     Ignored,
@@ -310,7 +313,7 @@ fn text_encoding(headers: &[u8]) -> Option<bool> {
 
 /// A Content-Transfer-Encoding mail-parser reads plainly (see [`transfer_encoding`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Encoding {
+pub(crate) enum Encoding {
     Plain,
     QuotedPrintable,
     Base64,
@@ -318,7 +321,7 @@ enum Encoding {
 
 /// The transfer encoding of a part from its header block, `None` when it is not plain (two or
 /// folded Content-Transfer-Encoding fields, an unknown value).
-fn transfer_encoding(headers: &[u8]) -> Option<Encoding> {
+pub(crate) fn transfer_encoding(headers: &[u8]) -> Option<Encoding> {
     const NAME: &[u8] = b"content-transfer-encoding:";
     let mut value: Option<&[u8]> = None;
     let mut after_encoding = false;
@@ -425,6 +428,8 @@ fn scan_bodies<'a>(
         let wanted = match kind {
             CutKind::Text => header_is(line, b"content-type:", TEXT_TYPES),
             CutKind::Ignored => type_starts(line, IGNORED_TYPES),
+            // (Not looked for by the byte scans.)
+            CutKind::Binary => false,
         };
         if !wanted {
             continue;
@@ -495,7 +500,7 @@ fn hex(b: u8) -> Option<u8> {
 /// dropped; `=` + line end joins lines; `=` + white space waits for the hex digits; the last
 /// line ending is not part of the body. `None` where mail-parser would fail or keep a quirk
 /// (a soft line break or half an escape at the very end).
-fn qp_decode(bytes: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn qp_decode(bytes: &[u8]) -> Option<Vec<u8>> {
     let mut buf = Vec::with_capacity(bytes.len());
     let mut crlf: &[u8] = b"\n";
     // 0: plain, 1: after `=`, 2: after `=` and one hex digit.
@@ -637,8 +642,15 @@ fn returned_bodies(raw: &[u8]) -> Vec<Cut> {
 
 /// Parses and walks `raw`. `None` when mail-parser finds no message at all.
 pub fn walk(raw: &[u8]) -> Option<Walked<'_>> {
-    let cuts = returned_bodies(raw);
-    let qps = qp_bodies(raw, &cuts);
+    // One forward walk over the MIME structure; where it gives up, the byte scans.
+    let (cuts, qps) = match crate::walk::walk(raw) {
+        Ok(found) => (found.cuts, found.qps),
+        Err(_) => {
+            let cuts = returned_bodies(raw);
+            let qps = qp_bodies(raw, &cuts);
+            (cuts, qps)
+        }
+    };
     let mut short = Vec::with_capacity(raw.len());
     let mut last = 0;
     let top = header_end(raw, 0);
@@ -702,6 +714,12 @@ pub fn walk(raw: &[u8]) -> Option<Walked<'_>> {
             return Some(w);
         }
     }
+    walk_parsed(raw, raw, &Edits::default())
+}
+
+/// `raw` walked as mail-parser parses it whole (no cuts), for comparison in tests.
+#[cfg(test)]
+pub(crate) fn whole(raw: &[u8]) -> Option<Walked<'_>> {
     walk_parsed(raw, raw, &Edits::default())
 }
 
@@ -1010,6 +1028,13 @@ fn walk_parts<'a>(
                         qp_matched += 1;
                         let charset = part.content_type().and_then(|ct| ct.attribute("charset"));
                         Cow::Owned(decode_charset(bytes, charset))
+                    }
+                    (
+                        Some((bytes, CutKind::Binary)),
+                        PartType::Binary(_) | PartType::InlineBinary(_),
+                    ) => {
+                        qp_matched += 1;
+                        Cow::Owned(lossy(bytes).into_owned())
                     }
                     (Some(_), _) => return false,
                     (None, PartType::Text(t) | PartType::Html(t)) => Cow::Borrowed(t.as_ref()),
