@@ -311,6 +311,40 @@ fn text_encoding(headers: &[u8]) -> Option<bool> {
     }
 }
 
+/// The lines of `b` as `b.split(|&c| c == b'\n')` gives them (the last one possibly empty),
+/// found with memchr: header blocks are split here often, and a byte-by-byte split costs
+/// several instructions a byte.
+fn lines(b: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(b);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match memchr::memchr(b'\n', r) {
+            Some(p) => {
+                rest = r.get(p + 1..);
+                r.get(..p)
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
+/// The lines of `b` with their `\n`, as `b.split_inclusive(|&c| c == b'\n')` gives them.
+fn lines_inclusive(b: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = b;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |p| p + 1);
+        let (line, r) = rest.split_at(end);
+        rest = r;
+        Some(line)
+    })
+}
+
 /// A Content-Transfer-Encoding mail-parser reads plainly (see [`transfer_encoding`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Encoding {
@@ -325,7 +359,7 @@ pub(crate) fn transfer_encoding(headers: &[u8]) -> Option<Encoding> {
     const NAME: &[u8] = b"content-transfer-encoding:";
     let mut value: Option<&[u8]> = None;
     let mut after_encoding = false;
-    for line in headers.split(|&b| b == b'\n') {
+    for line in lines(headers) {
         if line.first().is_some_and(|b| b.is_ascii_whitespace()) {
             // A folded value: only trust unfolded encoding fields.
             if after_encoding && line.iter().any(|b| !b.is_ascii_whitespace()) {
@@ -642,10 +676,14 @@ fn returned_bodies(raw: &[u8]) -> Vec<Cut> {
 
 /// Parses and walks `raw`. `None` when mail-parser finds no message at all.
 pub fn walk(raw: &[u8]) -> Option<Walked<'_>> {
-    // One forward walk over the MIME structure; where it gives up, the byte scans.
+    // One forward walk over the MIME structure; where it gave up before finding any part to
+    // cut, the byte scans.
     let (cuts, qps) = match crate::walk::walk(raw) {
-        Ok(found) => (found.cuts, found.qps),
-        Err(_) => {
+        (found, Ok(())) => (found.cuts, found.qps),
+        (found, Err(_)) if !found.cuts.is_empty() || !found.qps.is_empty() => {
+            (found.cuts, found.qps)
+        }
+        (_, Err(_)) => {
             let cuts = returned_bodies(raw);
             let qps = qp_bodies(raw, &cuts);
             (cuts, qps)
@@ -732,7 +770,7 @@ fn single_text(headers: &[u8]) -> bool {
     if text_encoding(headers) != Some(false) {
         return false;
     }
-    let mut types = headers.split(|&b| b == b'\n').filter(|l| {
+    let mut types = lines(headers).filter(|l| {
         l.get(..13)
             .is_some_and(|n| n.eq_ignore_ascii_case(b"content-type:"))
     });
@@ -771,7 +809,7 @@ const RETURNED_FIELDS: &[&[u8]] = &[
 /// from the header block `headers` to `out`.
 fn returned_fields(headers: &[u8], out: &mut Vec<u8>) {
     let mut copying = false;
-    for line in headers.split_inclusive(|&b| b == b'\n') {
+    for line in lines_inclusive(headers) {
         if line.iter().all(u8::is_ascii_whitespace) {
             break;
         }
@@ -1356,6 +1394,28 @@ mod tests {
             let w = walk(raw.as_bytes()).unwrap();
             let whole = walk_parsed(raw.as_bytes(), raw.as_bytes(), &Edits::default()).unwrap();
             assert_eq!(format!("{w:?}"), format!("{whole:?}"), "{fields:?}");
+        }
+    }
+
+    #[test]
+    fn lines_split_as_the_slice_methods_do() {
+        for b in [
+            &b""[..],
+            b"\n",
+            b"a",
+            b"a\n",
+            b"a\r\nb",
+            b"\n\nx\n\n",
+            b"x\ny\nz",
+        ] {
+            assert_eq!(
+                lines(b).collect::<Vec<_>>(),
+                b.split(|&c| c == b'\n').collect::<Vec<_>>()
+            );
+            assert_eq!(
+                lines_inclusive(b).collect::<Vec<_>>(),
+                b.split_inclusive(|&c| c == b'\n').collect::<Vec<_>>()
+            );
         }
     }
 

@@ -245,12 +245,19 @@ fn after_delimiter(raw: &[u8], from: usize) -> Option<usize> {
     (rest.get(n) == Some(&b'\n')).then_some(from + n + 1)
 }
 
-/// Finds the parts of `raw` whose bodies can be cut, or why it gave up.
-pub(crate) fn walk(raw: &[u8]) -> Result<Found<'_>, Odd> {
-    let top = head(raw, 0)?;
+/// Finds the parts of `raw` whose bodies can be cut, and why it gave up, if it did. The parts
+/// found before it gave up are still right: each was cut where mail-parser ends it, and the
+/// rest of the message is left as it is.
+pub(crate) fn walk(raw: &[u8]) -> (Found<'_>, Result<(), Odd>) {
     let mut found = Found::default();
+    let done = walk_into(raw, &mut found);
+    (found, done)
+}
+
+fn walk_into<'a>(raw: &'a [u8], found: &mut Found<'a>) -> Result<(), Odd> {
+    let top = head(raw, 0)?;
     let Some(value) = top.ctype else {
-        return Ok(found);
+        return Ok(());
     };
     let ct = content_type(value).ok_or(Odd::ContentType)?;
     if ct.is("multipart") {
@@ -258,9 +265,9 @@ pub(crate) fn walk(raw: &[u8]) -> Result<Found<'_>, Odd> {
         if ct.sub_is("digest") {
             return Err(Odd::Structure);
         }
-        multipart(raw, top.body, boundary, 0, &mut found)?;
+        multipart(raw, top.body, boundary, 0, found)?;
     }
-    Ok(found)
+    Ok(())
 }
 
 /// What a leaf part is to mail-parser, and so which cut fits it.
@@ -468,7 +475,8 @@ mod tests {
     #[test]
     fn nested_multiparts_and_attached_messages_are_followed() {
         let raw = "From: MAILER-DAEMON@mx.example\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"A\"\r\n\r\npreamble\r\n--A\r\nContent-Type: multipart/alternative; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nSorry.\r\n--B\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p>caf=C3=A9</p>\r\n--B--\r\n--A\r\nContent-Type: message/delivery-status\r\n\r\nStatus: 5.1.1\r\n--A\r\nContent-Type: message/rfc822\r\n\r\nTo: r@x.example\r\n\r\nbody\r\n--A--\r\nepilogue\r\n";
-        let f = walk(raw.as_bytes()).unwrap();
+        let (f, done) = walk(raw.as_bytes());
+        assert_eq!(done, Ok(()));
         let bodies: Vec<&[u8]> = f.qps.iter().map(|q| q.decoded.as_ref()).collect();
         assert_eq!(
             bodies,
@@ -515,12 +523,13 @@ mod tests {
             "Content-Type: multipart/mixed; boundary*0=B\r\n\r\n--B--\r\n",
         ];
         for raw in cases {
-            assert!(walk(raw.as_bytes()).is_err(), "{raw:?}");
+            assert!(walk(raw.as_bytes()).1.is_err(), "{raw:?}");
             // The fallback still reads it as mail-parser does.
             assert!(crate::mime::walk(raw.as_bytes()).is_some());
         }
         // Not multipart: nothing to cut.
-        let f = walk(b"From: a@b.example\r\nSubject: x\r\n\r\nbody\r\n").unwrap();
+        let (f, done) = walk(b"From: a@b.example\r\nSubject: x\r\n\r\nbody\r\n");
+        assert_eq!(done, Ok(()));
         assert!(f.cuts.is_empty() && f.qps.is_empty());
     }
 
@@ -534,7 +543,7 @@ mod tests {
             b"From: postmaster@mx.example\r\nTo: s@y.example\r\nContent-Type: multipart/mixed; boundary=Z\r\n\r\n--Z \t\r\n\r\nUser unknown\r\n--Z\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--Z\r\nContent-Type: message/feedback-report\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nFeedback-Type: abuse=0D\r\n--Z--\r\n",
         ];
         for raw in reports {
-            assert!(walk(raw).is_ok());
+            assert_eq!(walk(raw).1, Ok(()));
             let w = crate::mime::walk(raw).unwrap();
             let whole = crate::mime::whole(raw).unwrap();
             assert_eq!(format!("{w:?}"), format!("{whole:?}"));
