@@ -549,4 +549,26 @@ mod tests {
             assert_eq!(format!("{w:?}"), format!("{whole:?}"));
         }
     }
+
+    #[test]
+    fn truncated_and_damaged_reports_still_read_as_a_whole_parse() {
+        let report = b"From: MAILER-DAEMON@mx.example\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"A\"\r\n\r\n--A\r\nContent-Type: multipart/alternative; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nSorry.\r\n--B\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p>caf=C3=A9</p>\r\n--B--\r\n--A\r\nContent-Type: message/delivery-status\r\n\r\nStatus: 5.1.1\r\n--A\r\nContent-Type: image/gif\r\nContent-Transfer-Encoding: base64\r\n\r\nR0lGOA==\r\n--A\r\nContent-Type: message/rfc822\r\n\r\nTo: r@x.example\r\nMessage-ID: <m@y.example>\r\n\r\nbody\r\n--A--\r\n";
+        let check = |raw: &[u8]| {
+            let w = crate::mime::walk(raw).map(|w| format!("{w:?}"));
+            let whole = crate::mime::whole(raw).map(|w| format!("{w:?}"));
+            assert_eq!(w, whole, "{:?}", String::from_utf8_lossy(raw));
+        };
+        for n in 0..=report.len() {
+            // Cut short anywhere (a returned message is often truncated).
+            check(&report[..n]);
+            // One byte replaced by a line end, a dash, or a space.
+            for b in [b'\n', b'-', b' '] {
+                let mut d = report.to_vec();
+                if let Some(x) = d.get_mut(n) {
+                    *x = b;
+                }
+                check(&d);
+            }
+        }
+    }
 }
