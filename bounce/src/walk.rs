@@ -63,9 +63,37 @@ impl ContentType<'_> {
     }
 }
 
-/// RFC 2045 token bytes (no `*`, so that RFC 2231 parameters are not read as plain ones).
+/// RFC 2045 token bytes (no `*`, so that RFC 2231 parameters are not read as plain ones; no
+/// braces), as a table: boundaries are long runs of `-`, `_`, `.` and digits.
+static TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    t
+};
+
 fn token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'+-.^_`|~".contains(&b)
+    TOKEN[usize::from(b)]
 }
 
 /// White space of a (possibly folded) field value.
@@ -443,6 +471,15 @@ fn leaf<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_bytes_are_rfc_2045_tokens_without_the_star() {
+        // (Braces, rare in media types and boundaries, are left to mail-parser too.)
+        for b in 0..=255u8 {
+            let want = b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=*{}".contains(&b);
+            assert_eq!(token_byte(b), want, "{b}");
+        }
+    }
 
     #[test]
     fn content_types_read_plainly_or_not_at_all() {
