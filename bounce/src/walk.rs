@@ -92,6 +92,19 @@ static TOKEN: [bool; 256] = {
     t
 };
 
+/// The bytes of a plain field name (letters, digits, `-`, `_`), as a table: the report's own
+/// header block is long (Received chains, signatures), and each of its names is read here.
+static NAME: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'-' || c == b'_';
+        b += 1;
+    }
+    t
+};
+
 fn token_byte(b: u8) -> bool {
     TOKEN[usize::from(b)]
 }
@@ -228,10 +241,7 @@ fn head(raw: &[u8], from: usize) -> Result<Head<'_>, Odd> {
                 }
             }
             _ => {
-                let n = l
-                    .iter()
-                    .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-' || **b == b'_')
-                    .count();
+                let n = l.iter().take_while(|b| NAME[usize::from(**b)]).count();
                 if n > 0 && l.get(n) == Some(&b':') {
                     odd_line = false;
                     in_ctype = l
@@ -473,11 +483,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn token_bytes_are_rfc_2045_tokens_without_the_star() {
+    fn token_and_field_name_bytes_are_what_the_tables_say() {
         // (Braces, rare in media types and boundaries, are left to mail-parser too.)
         for b in 0..=255u8 {
             let want = b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=*{}".contains(&b);
             assert_eq!(token_byte(b), want, "{b}");
+            let name = b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+            assert_eq!(NAME[usize::from(b)], name, "{b}");
         }
     }
 
