@@ -43,6 +43,7 @@ mod scan;
 mod ses;
 mod text;
 mod token;
+mod walk;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use mm_domain::{BounceReason, ReportKind};

@@ -126,10 +126,10 @@ fn all_addrs(a: Option<&mail_parser::Address<'_>>, out: &mut Vec<String>) {
 /// Where the body of an attached message lies: `part_body` is where the attached message
 /// (its headers) starts, `body..end` its body, `end` the line end before the next boundary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Cut {
-    part_body: usize,
-    body: usize,
-    end: usize,
+pub(crate) struct Cut {
+    pub part_body: usize,
+    pub body: usize,
+    pub end: usize,
 }
 
 /// The most attached messages cut out of one report.
@@ -139,7 +139,7 @@ const MAX_TEXT_CUTS: usize = 16;
 
 /// Offset just past the header block starting at `from` (past its blank line, which like
 /// mail-parser's may hold white space), or `None` when the block does not end in `raw`.
-fn header_end(raw: &[u8], from: usize) -> Option<usize> {
+pub(crate) fn header_end(raw: &[u8], from: usize) -> Option<usize> {
     let mut line = from;
     while line < raw.len() {
         let nl = memchr::memchr(b'\n', raw.get(line..)?).map(|p| line + p);
@@ -253,19 +253,22 @@ fn header_is(line: &[u8], name: &[u8], values: &[&[u8]]) -> bool {
 /// instructions a byte (most of the cost of HTML-only reports), and an unencoded body is
 /// taken as it is, borrowed, instead of being scanned byte by byte for its boundary.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct QpCut<'a> {
-    body: usize,
-    end: usize,
-    decoded: Cow<'a, [u8]>,
-    kind: CutKind,
+pub(crate) struct QpCut<'a> {
+    pub body: usize,
+    pub end: usize,
+    pub decoded: Cow<'a, [u8]>,
+    pub kind: CutKind,
 }
 
 /// What mail-parser makes of a part whose body is decoded here, and so how [`walk_parts`]
 /// reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CutKind {
+pub(crate) enum CutKind {
     /// A text part (`PartType::Text` / `Html`): `decoded` goes through its charset.
     Text,
+    /// A report part mail-parser keeps as bytes (message/delivery-status and the other
+    /// `message/*` but rfc822/global): `decoded` is read as UTF-8 with replacement characters.
+    Binary,
     /// An attachment [`walk_parts`] never reads (images, documents): mail-parser would decode
     /// its base64 for nothing. `decoded` is empty.
     Ignored,
@@ -308,9 +311,43 @@ fn text_encoding(headers: &[u8]) -> Option<bool> {
     }
 }
 
+/// The lines of `b` as `b.split(|&c| c == b'\n')` gives them (the last one possibly empty),
+/// found with memchr: header blocks are split here often, and a byte-by-byte split costs
+/// several instructions a byte.
+fn lines(b: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(b);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match memchr::memchr(b'\n', r) {
+            Some(p) => {
+                rest = r.get(p + 1..);
+                r.get(..p)
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
+/// The lines of `b` with their `\n`, as `b.split_inclusive(|&c| c == b'\n')` gives them.
+fn lines_inclusive(b: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = b;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |p| p + 1);
+        let (line, r) = rest.split_at(end);
+        rest = r;
+        Some(line)
+    })
+}
+
 /// A Content-Transfer-Encoding mail-parser reads plainly (see [`transfer_encoding`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Encoding {
+pub(crate) enum Encoding {
     Plain,
     QuotedPrintable,
     Base64,
@@ -318,11 +355,11 @@ enum Encoding {
 
 /// The transfer encoding of a part from its header block, `None` when it is not plain (two or
 /// folded Content-Transfer-Encoding fields, an unknown value).
-fn transfer_encoding(headers: &[u8]) -> Option<Encoding> {
+pub(crate) fn transfer_encoding(headers: &[u8]) -> Option<Encoding> {
     const NAME: &[u8] = b"content-transfer-encoding:";
     let mut value: Option<&[u8]> = None;
     let mut after_encoding = false;
-    for line in headers.split(|&b| b == b'\n') {
+    for line in lines(headers) {
         if line.first().is_some_and(|b| b.is_ascii_whitespace()) {
             // A folded value: only trust unfolded encoding fields.
             if after_encoding && line.iter().any(|b| !b.is_ascii_whitespace()) {
@@ -425,6 +462,8 @@ fn scan_bodies<'a>(
         let wanted = match kind {
             CutKind::Text => header_is(line, b"content-type:", TEXT_TYPES),
             CutKind::Ignored => type_starts(line, IGNORED_TYPES),
+            // (Not looked for by the byte scans.)
+            CutKind::Binary => false,
         };
         if !wanted {
             continue;
@@ -495,7 +534,7 @@ fn hex(b: u8) -> Option<u8> {
 /// dropped; `=` + line end joins lines; `=` + white space waits for the hex digits; the last
 /// line ending is not part of the body. `None` where mail-parser would fail or keep a quirk
 /// (a soft line break or half an escape at the very end).
-fn qp_decode(bytes: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn qp_decode(bytes: &[u8]) -> Option<Vec<u8>> {
     let mut buf = Vec::with_capacity(bytes.len());
     let mut crlf: &[u8] = b"\n";
     // 0: plain, 1: after `=`, 2: after `=` and one hex digit.
@@ -637,8 +676,19 @@ fn returned_bodies(raw: &[u8]) -> Vec<Cut> {
 
 /// Parses and walks `raw`. `None` when mail-parser finds no message at all.
 pub fn walk(raw: &[u8]) -> Option<Walked<'_>> {
-    let cuts = returned_bodies(raw);
-    let qps = qp_bodies(raw, &cuts);
+    // One forward walk over the MIME structure; where it gave up before finding any part to
+    // cut, the byte scans.
+    let (cuts, qps) = match crate::walk::walk(raw) {
+        (found, Ok(())) => (found.cuts, found.qps),
+        (found, Err(_)) if !found.cuts.is_empty() || !found.qps.is_empty() => {
+            (found.cuts, found.qps)
+        }
+        (_, Err(_)) => {
+            let cuts = returned_bodies(raw);
+            let qps = qp_bodies(raw, &cuts);
+            (cuts, qps)
+        }
+    };
     let mut short = Vec::with_capacity(raw.len());
     let mut last = 0;
     let top = header_end(raw, 0);
@@ -705,6 +755,12 @@ pub fn walk(raw: &[u8]) -> Option<Walked<'_>> {
     walk_parsed(raw, raw, &Edits::default())
 }
 
+/// `raw` walked as mail-parser parses it whole (no cuts), for comparison in tests.
+#[cfg(test)]
+pub(crate) fn whole(raw: &[u8]) -> Option<Walked<'_>> {
+    walk_parsed(raw, raw, &Edits::default())
+}
+
 /// Whether the message header block `headers` makes the message a single text mail-parser
 /// does not decode: no Content-Type field or one of text/plain or text/html (mail-parser
 /// treats a message without one as text/plain), and no transfer encoding. If mail-parser
@@ -714,7 +770,7 @@ fn single_text(headers: &[u8]) -> bool {
     if text_encoding(headers) != Some(false) {
         return false;
     }
-    let mut types = headers.split(|&b| b == b'\n').filter(|l| {
+    let mut types = lines(headers).filter(|l| {
         l.get(..13)
             .is_some_and(|n| n.eq_ignore_ascii_case(b"content-type:"))
     });
@@ -753,7 +809,7 @@ const RETURNED_FIELDS: &[&[u8]] = &[
 /// from the header block `headers` to `out`.
 fn returned_fields(headers: &[u8], out: &mut Vec<u8>) {
     let mut copying = false;
-    for line in headers.split_inclusive(|&b| b == b'\n') {
+    for line in lines_inclusive(headers) {
         if line.iter().all(u8::is_ascii_whitespace) {
             break;
         }
@@ -1010,6 +1066,13 @@ fn walk_parts<'a>(
                         qp_matched += 1;
                         let charset = part.content_type().and_then(|ct| ct.attribute("charset"));
                         Cow::Owned(decode_charset(bytes, charset))
+                    }
+                    (
+                        Some((bytes, CutKind::Binary)),
+                        PartType::Binary(_) | PartType::InlineBinary(_),
+                    ) => {
+                        qp_matched += 1;
+                        Cow::Owned(lossy(bytes).into_owned())
                     }
                     (Some(_), _) => return false,
                     (None, PartType::Text(t) | PartType::Html(t)) => Cow::Borrowed(t.as_ref()),
@@ -1331,6 +1394,28 @@ mod tests {
             let w = walk(raw.as_bytes()).unwrap();
             let whole = walk_parsed(raw.as_bytes(), raw.as_bytes(), &Edits::default()).unwrap();
             assert_eq!(format!("{w:?}"), format!("{whole:?}"), "{fields:?}");
+        }
+    }
+
+    #[test]
+    fn lines_split_as_the_slice_methods_do() {
+        for b in [
+            &b""[..],
+            b"\n",
+            b"a",
+            b"a\n",
+            b"a\r\nb",
+            b"\n\nx\n\n",
+            b"x\ny\nz",
+        ] {
+            assert_eq!(
+                lines(b).collect::<Vec<_>>(),
+                b.split(|&c| c == b'\n').collect::<Vec<_>>()
+            );
+            assert_eq!(
+                lines_inclusive(b).collect::<Vec<_>>(),
+                b.split_inclusive(|&c| c == b'\n').collect::<Vec<_>>()
+            );
         }
     }
 
