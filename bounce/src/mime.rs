@@ -678,16 +678,13 @@ fn returned_bodies(raw: &[u8]) -> Vec<Cut> {
 pub fn walk(raw: &[u8]) -> Option<Walked<'_>> {
     // One forward walk over the MIME structure; where it gave up before finding any part to
     // cut, the byte scans.
-    let (cuts, qps) = match crate::walk::walk(raw) {
-        (found, Ok(())) => (found.cuts, found.qps),
-        (found, Err(_)) if !found.cuts.is_empty() || !found.qps.is_empty() => {
-            (found.cuts, found.qps)
-        }
-        (_, Err(_)) => {
-            let cuts = returned_bodies(raw);
-            let qps = qp_bodies(raw, &cuts);
-            (cuts, qps)
-        }
+    let (found, done) = crate::walk::walk(raw);
+    let (cuts, qps) = if done.is_ok() || !found.cuts.is_empty() || !found.qps.is_empty() {
+        (found.cuts, found.qps)
+    } else {
+        let cuts = returned_bodies(raw);
+        let qps = qp_bodies(raw, &cuts);
+        (cuts, qps)
     };
     let mut short = Vec::with_capacity(raw.len());
     let mut last = 0;
