@@ -167,7 +167,12 @@ fn load_locked(app: &App, id: &str, force_import: bool) {
         Err(e) => {
             let msg = e.to_string();
             tracing::warn!(mailing = id, error = %msg, "mailing does not load; the last good version stays in use");
-            metrics::counter!("mm_file_errors_total", "kind" => "mailing").increment(1);
+            // Counted once per breakage: a change of another file of the folder reloads it
+            // and finds the same error, which is not a new broken file (how many reloads one
+            // edit causes depends on how the watcher's events fall).
+            if catalog.entry(id).and_then(|e| e.error).as_deref() != Some(msg.as_str()) {
+                metrics::counter!("mm_file_errors_total", "kind" => "mailing").increment(1);
+            }
             catalog.update(id, |e| e.error = Some(msg.clone()));
             if let Ok(m) = app.store().ensure_mailing(id) {
                 if m.state == MailingState::Draft {

@@ -17,7 +17,8 @@
 //! - `mm_recipients{status}` gauge — recipients by status over all mailings.
 //! - `mm_mailings{state}` gauge — mailings by life-cycle state.
 //! - `mm_mailing_problems` gauge — mailings and reports that do not load or validate.
-//! - `mm_file_errors_total{kind}` counter — broken report/mailing files seen by the watcher.
+//! - `mm_file_errors_total{kind}` counter — broken report/mailing files seen by the watcher (a
+//!   mailing.toml that stays broken over several reloads counts once).
 //! - `mm_component_up{component}` gauge — 1 when store/watcher/milter/sender are up.
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
