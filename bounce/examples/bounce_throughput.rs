@@ -1,7 +1,7 @@
 //! Classification throughput: loads every file of the bounce corpus (default
 //! `../shared/dsn-corpus/maildir`, or the directory given as the first argument) into memory,
 //! classifies them all N times (second argument, default 20) on one thread, and prints
-//! reports/s. Run with `cargo run --release -p mm-bounce --example throughput`.
+//! reports/s. Run with `cargo run --release -p mm-bounce --example bounce_throughput`.
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 

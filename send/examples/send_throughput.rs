@@ -4,7 +4,7 @@
 //! private Postfix that relays to smtp-sink.
 //!
 //! ```text
-//! cargo run --release -p mm-send --example throughput -- [RECIPIENTS] [--repeat N] [--no-postfix]
+//! cargo run --release -p mm-send --example send_throughput -- [RECIPIENTS] [--repeat N] [--no-postfix]
 //! ```
 //! Prints the median (and min/max) of N runs (default 3) per measurement. "dispatch" is what
 //! a user gets: every outcome is durable (store flush) before the worker takes the next

@@ -4,7 +4,7 @@
 //! smtp-source is done) for both and their ratio (target ≥ 0.95).
 //!
 //! ```text
-//! cargo run --release -p mm-milter --example throughput -- [MESSAGES] [SESSIONS] [SIZE] [ROUNDS]
+//! cargo run --release -p mm-milter --example milter_throughput -- [MESSAGES] [SESSIONS] [SIZE] [ROUNDS]
 //! ```
 //! Defaults: 500 messages, 5 parallel sessions, 5000-byte messages, 9 rounds. On a shared
 //! machine single runs vary by ±50 %: rounds alternate the order, and the median of the

@@ -2,7 +2,7 @@
 //! and a PDF attachment, rendered for N recipients. Prints messages per second.
 //!
 //! ```text
-//! cargo run --release -p mm-render --example throughput [N] [PDF_KB]
+//! cargo run --release -p mm-render --example render_throughput [N] [PDF_KB]
 //! ```
 use mm_mailing::Mailing;
 use mm_render::{MessageIds, PreparedMailing, RenderOptions};
