@@ -199,7 +199,9 @@ impl Postfix {
         self.postfix_command("reload")
     }
 
-    fn master_pid(&self) -> Option<u32> {
+    /// The pid of the instance's `master` process, if it is running (benchmarks read the CPU
+    /// time of its process tree from it).
+    pub fn master_pid(&self) -> Option<u32> {
         std::fs::read_to_string(self.queue_dir().join("pid").join("master.pid"))
             .ok()
             .and_then(|s| s.trim().parse().ok())
