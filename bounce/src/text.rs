@@ -167,26 +167,19 @@ pub fn is_separator(line: &str) -> bool {
 
 /// Splits a plain-text report at its separator: (report text, returned original if any).
 pub fn split_returned(text: &str) -> (&str, Option<&str>) {
-    // One automaton pass finds the candidate lines in order; the first real separator ends
-    // the scan (the returned original after it can be long).
-    let Some(ac) = SEP_AC.as_ref() else {
-        return (text, None);
-    };
-    let mut checked_line = usize::MAX;
-    for m in ac.find_iter(text) {
-        let start = text
-            .get(..m.start())
-            .and_then(|b| b.rfind('\n'))
-            .map_or(0, |p| p + 1);
-        if start == checked_line {
-            continue;
-        }
-        checked_line = start;
-        let end = text
-            .get(m.end()..)
-            .and_then(|a| a.find('\n'))
-            .map_or(text.len(), |p| m.end() + p + 1);
-        if is_separator(text.get(start..end).unwrap_or_default()) {
+    // Line by line, with a cheap test before the automaton: a separator line that is not
+    // decorated needs a sentence, and every sentence has "message" in it
+    // (`sentences_name_a_message`). Running the automaton over every byte of the text was
+    // most of the cost here; most lines are neither decorated nor name a message. The first
+    // line that is a separator is the one the whole-text search found before: a pattern
+    // never spans lines, so every line holding one had a match of its own.
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = memchr::memchr(b'\n', bytes.get(start..).unwrap_or_default())
+            .map_or(bytes.len(), |p| start + p + 1);
+        let line = text.get(start..end).unwrap_or_default();
+        if may_be_separator(line) && is_separator(line) {
             return (
                 text.get(..start).unwrap_or(text),
                 Some(
@@ -196,8 +189,64 @@ pub fn split_returned(text: &str) -> (&str, Option<&str>) {
                 ),
             );
         }
+        start = end;
     }
     (text, None)
+}
+
+/// A necessary condition for [`is_separator`], cheaper to test: the length bounds, and the
+/// words every pattern has (`prefilter_passes_every_pattern`): a decorated line needs one of
+/// "message", "original", "below", "returned" (any pattern); an undecorated one needs a
+/// sentence, and every sentence has "message" and one of "follow", "original", "below".
+/// ASCII case-insensitive, like the automaton.
+fn may_be_separator(line: &str) -> bool {
+    let t = trim(line);
+    if t.len() < 8 || t.len() > 120 {
+        return false;
+    }
+    let b = t.as_bytes();
+    if t.starts_with(['-', '=', '*', '_', '<', '#', '~']) {
+        return has_word(b, b"message", 0)
+            || has_word(b, b"original", 3)
+            || has_word(b, b"below", 0)
+            || has_word(b, b"returned", 3);
+    }
+    has_word(b, b"message", 0)
+        && (has_word(b, b"follow", 0) || has_word(b, b"original", 3) || has_word(b, b"below", 0))
+}
+
+/// Whether `hay` contains `word` (lower case ASCII), ASCII case-insensitively. The byte at
+/// `anchor` in `word` (a letter) is looked for with `memchr2` in both cases: a rarer one
+/// than the first makes fewer candidates.
+fn has_word(hay: &[u8], word: &[u8], anchor: usize) -> bool {
+    let Some(&a) = word.get(anchor) else {
+        return false;
+    };
+    memchr::memchr2_iter(a, a.to_ascii_uppercase(), hay).any(|i| {
+        i >= anchor
+            && hay
+                .get(i - anchor..i - anchor + word.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(word))
+    })
+}
+
+/// `s.trim()`, with ASCII white space at the ends dropped byte by byte (`str::trim` decodes
+/// and classifies every char); a non-ASCII byte at an end is left to `str::trim`.
+fn trim(s: &str) -> &str {
+    // Unicode White_Space in ASCII (`u8::is_ascii_whitespace` lacks the vertical tab).
+    let ws = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r');
+    let b = s.as_bytes();
+    let start = b.iter().position(|&c| !ws(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|&c| !ws(c)).map_or(start, |p| p + 1);
+    // Cut at ASCII bytes: on char boundaries.
+    let t = s.get(start..end).unwrap_or_default();
+    if t.as_bytes().first().is_some_and(|c| *c >= 0x80)
+        || t.as_bytes().last().is_some_and(|c| *c >= 0x80)
+    {
+        t.trim()
+    } else {
+        t
+    }
 }
 
 /// Prefixes after which an address mid-line is still the subject of the line.
@@ -460,6 +509,96 @@ mod tests {
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].address, "a@x.example");
         assert!(hits[0].diagnostic.contains("550 5.1.1"));
+    }
+
+    #[test]
+    fn prefilter_passes_every_pattern() {
+        for s in SEP_SENTENCES {
+            assert!(may_be_separator(s), "{s}");
+            assert!(may_be_separator(&s.to_ascii_uppercase()), "{s}");
+        }
+        for w in SEP_WORDS.iter().chain(SEP_SENTENCES) {
+            assert!(may_be_separator(&format!("-- {w}")), "{w}");
+            assert!(
+                may_be_separator(&format!("-- {}", w.to_ascii_uppercase())),
+                "{w}"
+            );
+        }
+    }
+
+    #[test]
+    fn trim_is_str_trim() {
+        for t in [
+            "",
+            " ",
+            "\x0B",
+            "\u{3000}",
+            " a ",
+            "\u{3000}a\u{a0}",
+            "\u{e9}t\u{e9}",
+            "\x1Fa\x1F",
+            "\r\n\t\x0Ca b\x0C\n",
+            " \u{2028}x\u{85} ",
+            "\u{85}",
+        ] {
+            assert_eq!(trim(t), t.trim(), "{t:?}");
+        }
+    }
+
+    /// The split as the whole-text automaton search made it (before the line prefilter).
+    fn split_by_search(text: &str) -> (&str, Option<&str>) {
+        let ac = SEP_AC.as_ref().unwrap();
+        let mut checked_line = usize::MAX;
+        for m in ac.find_iter(text) {
+            let start = text[..m.start()].rfind('\n').map_or(0, |p| p + 1);
+            if start == checked_line {
+                continue;
+            }
+            checked_line = start;
+            let end = text[m.end()..]
+                .find('\n')
+                .map_or(text.len(), |p| m.end() + p + 1);
+            if is_separator(&text[start..end]) {
+                return (
+                    &text[..start],
+                    Some(text[end..].trim_start_matches(['\r', '\n'])),
+                );
+            }
+        }
+        (text, None)
+    }
+
+    #[test]
+    fn split_is_the_whole_text_search() {
+        let lines = [
+            "Hi.",
+            "",
+            "<a@x.example>: 550 unknown",
+            "--- Below this line is a copy of the message.",
+            "   ----- Unsent message follows -----",
+            "The original MESSAGE is attached.",
+            "Your original message is included as attachment, with all its headers intact, for you to read again",
+            "x original message follows, said at length in a line that runs on past seventy bytes",
+            "*** returned mail ***",
+            "returned mail",
+            "  ",
+            "message headers follow\r",
+            "M\u{e9}ssage original message follows",
+            "\u{3000}===== Original Message =====\u{3000}",
+            "copy of the original",
+            "~ copy of the original",
+        ];
+        // Every pair and triple of lines, LF and CRLF.
+        for a in &lines {
+            for b in &lines {
+                for c in ["", "\n", "tail"] {
+                    for nl in ["\n", "\r\n"] {
+                        let t = format!("{a}{nl}{b}{nl}{c}");
+                        assert_eq!(split_returned(&t), split_by_search(&t), "{t:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
