@@ -332,7 +332,9 @@ const MAX_MARKS: usize = 300;
 /// Scans the report text (already cut at the separator) for failed recipients.
 /// `exclude` holds addresses that are certainly not recipients (lower case).
 pub fn recipients(text: &str, exclude: &[String]) -> Vec<TextHit> {
-    let lines: Vec<&str> = scan::lines(text).take(2000).collect();
+    // Sized for lines of ~32 bytes: growing the vector line by line was a visible cost.
+    let mut lines: Vec<&str> = Vec::with_capacity((text.len() / 32 + 1).min(2000));
+    lines.extend(scan::lines(text).take(2000));
     // (line index, address, strong)
     let mut marks: Vec<(usize, String, bool, usize)> = Vec::new();
     'lines: for (i, line) in lines.iter().enumerate() {
@@ -341,9 +343,7 @@ pub fn recipients(text: &str, exclude: &[String]) -> Vec<TextHit> {
         }
         for f in scan::addresses(line) {
             // `exclude` is lower case: compared in place, without a lower-cased copy.
-            if exclude.iter().any(|e| e.eq_ignore_ascii_case(f.addr))
-                || is_noise(&f.addr.to_ascii_lowercase())
-            {
+            if exclude.iter().any(|e| e.eq_ignore_ascii_case(f.addr)) || is_noise(f.addr) {
                 continue;
             }
             if let Some(strong) = strength(line, &f) {
@@ -447,27 +447,45 @@ fn push_line(buf: &mut String, line: &str) {
 /// Addresses that appear in reports but are never the failed recipient: the mail system's
 /// own, reserved `.invalid` ones, address literals, and VERP return paths (`x+<token>@`,
 /// SPEC §7), which are the sender of the original.
-fn is_noise(lower: &str) -> bool {
-    let local = lower.split('@').next().unwrap_or_default();
+///
+/// ASCII case-insensitive, compared in place: a lower-cased copy of every address found was a
+/// visible part of the cost of [`recipients`].
+fn is_noise(addr: &str) -> bool {
+    let local = addr.split('@').next().unwrap_or_default();
     let verp = local.rsplit_once('+').is_some_and(|(_, t)| {
         t.len() == mm_domain::verp::TOKEN_LEN
             && t.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'v').contains(&b))
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'v').contains(&b.to_ascii_lowercase()))
     });
-    verp || local.starts_with("mailer-daemon")
-        || lower.ends_with(".invalid")
-        || lower.contains("@[")
+    let b = addr.as_bytes();
+    let starts = |p: &[u8]| {
+        local
+            .as_bytes()
+            .get(..p.len())
+            .is_some_and(|x| x.eq_ignore_ascii_case(p))
+    };
+    let ends = |p: &[u8]| {
+        b.len() >= p.len()
+            && b.get(b.len() - p.len()..)
+                .is_some_and(|x| x.eq_ignore_ascii_case(p))
+    };
+    verp || starts(b"mailer-daemon") || ends(b".invalid") || addr.contains("@[")
 }
 
 /// The remote host named in a diagnostic (`host mx.example.org [192.0.2.1]`,
 /// `host mx.example.org[192.0.2.1] said:`), if any.
 pub fn remote_host(diag: &str) -> Option<String> {
-    let lower = diag.to_ascii_lowercase();
-    let mut from = 0;
-    while let Some(p) = lower.get(from..).and_then(|s| s.find("host ")) {
-        let at = from + p;
-        from = at + 5;
-        if at > 0 && lower.as_bytes()[at - 1].is_ascii_alphanumeric() {
+    // `host ` found ASCII case-insensitively in place (a diagnostic can be a whole report
+    // text; lower-casing a copy of it was most of the cost here).
+    let b = diag.as_bytes();
+    for at in memchr::memchr2_iter(b'h', b'H', b) {
+        if !b
+            .get(at..at + 5)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"host "))
+        {
+            continue;
+        }
+        if at > 0 && b[at - 1].is_ascii_alphanumeric() {
             continue;
         }
         let rest = diag.get(at + 5..).unwrap_or_default().trim_start();
@@ -614,6 +632,16 @@ mod tests {
         assert_eq!(remote_host("ghost town, no host here"), None);
         assert!(is_noise("bounce+0123456789abcdefghijklmnopqrstu@b.test"));
         assert!(!is_noise("first+last@b.test"));
+        assert!(is_noise("Bounce+0123456789ABCDEFGHIJKLMNOPQRSTU@b.test"));
+        assert!(is_noise("MAILER-DAEMON@b.test"));
+        assert!(is_noise("a@b.INVALID"));
+        assert!(is_noise("a@[192.0.2.1]"));
+        assert!(!is_noise("a@b.test"));
+        assert_eq!(
+            remote_host("HOST HOST mx.c.example said").as_deref(),
+            Some("mx.c.example")
+        );
+        assert_eq!(remote_host("ghost host"), None);
     }
 
     #[test]
