@@ -925,9 +925,9 @@ fn walk_parsed<'a>(raw: &'a [u8], parsed: &[u8], edits: &Edits<'_>) -> Option<Wa
         if let Some(wanted) = WANTED.iter().find(|w| name.eq_ignore_ascii_case(w)) {
             // Unfolded only when folded (most values are one line).
             let v = if value.contains(['\r', '\n']) {
-                value.replace(['\r', '\n'], " ").trim().to_string()
+                crate::scan::trim(&value.replace(['\r', '\n'], " ")).to_string()
             } else {
-                value.trim().to_string()
+                crate::scan::trim(value).to_string()
             };
             w.headers.push((wanted.to_string(), v));
         }

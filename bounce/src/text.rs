@@ -15,7 +15,7 @@
 //!
 //! Addresses in running prose are only used when no line-leading recipient exists, and the
 //! report's own sender/recipient addresses are never taken as failed recipients.
-use crate::scan;
+use crate::scan::{self, trim};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use std::sync::LazyLock;
 
@@ -230,25 +230,6 @@ fn has_word(hay: &[u8], word: &[u8], anchor: usize) -> bool {
     })
 }
 
-/// `s.trim()`, with ASCII white space at the ends dropped byte by byte (`str::trim` decodes
-/// and classifies every char); a non-ASCII byte at an end is left to `str::trim`.
-fn trim(s: &str) -> &str {
-    // Unicode White_Space in ASCII (`u8::is_ascii_whitespace` lacks the vertical tab).
-    let ws = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r');
-    let b = s.as_bytes();
-    let start = b.iter().position(|&c| !ws(c)).unwrap_or(b.len());
-    let end = b.iter().rposition(|&c| !ws(c)).map_or(start, |p| p + 1);
-    // Cut at ASCII bytes: on char boundaries.
-    let t = s.get(start..end).unwrap_or_default();
-    if t.as_bytes().first().is_some_and(|c| *c >= 0x80)
-        || t.as_bytes().last().is_some_and(|c| *c >= 0x80)
-    {
-        t.trim()
-    } else {
-        t
-    }
-}
-
 /// Prefixes after which an address mid-line is still the subject of the line.
 const STRONG_PREFIXES: &[&str] = &[
     "rcpt to:",
@@ -396,7 +377,7 @@ pub fn recipients(text: &str, exclude: &[String]) -> Vec<TextHit> {
             .iter()
             .take(40)
         {
-            if l.trim().is_empty() {
+            if trim(l).is_empty() {
                 if !in_blank {
                     paragraphs += 1;
                     in_blank = true;
@@ -434,7 +415,7 @@ pub fn recipients(text: &str, exclude: &[String]) -> Vec<TextHit> {
 }
 
 fn push_line(buf: &mut String, line: &str) {
-    let t = line.trim();
+    let t = trim(line);
     if t.is_empty() || buf.len() > 4000 {
         return;
     }
