@@ -2,6 +2,7 @@
 //! blank lines): the syntax of `message/delivery-status` (RFC 3464 §2.1) and
 //! `message/feedback-report` (RFC 5965). mail-parser hands these parts over as raw bytes, so
 //! they are parsed here. Lenient: lines that are not fields are skipped, not errors.
+use crate::scan::trim;
 
 /// One field: lower-cased name and unfolded, trimmed value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +37,7 @@ pub fn first_block_of(text: &str, read: impl Fn(&str) -> bool) -> Vec<Field> {
     let mut last_kept = false;
     for line in crate::scan::lines(text) {
         let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.trim().is_empty() {
+        if trim(line).is_empty() {
             if begun {
                 break;
             }
@@ -44,7 +45,7 @@ pub fn first_block_of(text: &str, read: impl Fn(&str) -> bool) -> Vec<Field> {
         }
         if line.starts_with([' ', '\t']) {
             if let Some(last) = cur.last_mut().filter(|_| last_kept) {
-                let cont = line.trim();
+                let cont = trim(line);
                 if !last.value.is_empty() {
                     last.value.push(' ');
                 }
@@ -58,7 +59,7 @@ pub fn first_block_of(text: &str, read: impl Fn(&str) -> bool) -> Vec<Field> {
             if last_kept {
                 cur.push(Field {
                     name: name.to_ascii_lowercase(),
-                    value: value.trim().to_string(),
+                    value: trim(value).to_string(),
                 });
             }
         }
@@ -72,7 +73,7 @@ fn blocks_upto(text: &str, max: usize) -> Vec<Vec<Field>> {
     let mut cur: Vec<Field> = Vec::new();
     for line in crate::scan::lines(text) {
         let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.trim().is_empty() {
+        if trim(line).is_empty() {
             if !cur.is_empty() {
                 out.push(std::mem::take(&mut cur));
                 if out.len() >= max {
@@ -83,7 +84,7 @@ fn blocks_upto(text: &str, max: usize) -> Vec<Vec<Field>> {
         }
         if line.starts_with([' ', '\t']) {
             if let Some(last) = cur.last_mut() {
-                let cont = line.trim();
+                let cont = trim(line);
                 if !last.value.is_empty() {
                     last.value.push(' ');
                 }
@@ -94,7 +95,7 @@ fn blocks_upto(text: &str, max: usize) -> Vec<Vec<Field>> {
         if let Some((name, value)) = split_field(line) {
             cur.push(Field {
                 name: name.to_ascii_lowercase(),
-                value: value.trim().to_string(),
+                value: trim(value).to_string(),
             });
         }
     }

@@ -81,8 +81,7 @@ fn classify_at(raw: &[u8], depth: usize) -> BounceReport {
     if let Some(id) = &rep.original_message_id {
         token::from_value(id, &mut tokens);
     }
-    token::scan(raw, b'+', &mut tokens);
-    token::scan(raw, b'<', &mut tokens);
+    token::scan(raw, &mut tokens);
     for t in tokens {
         if !rep.tokens.contains(&t) {
             rep.tokens.push(t);

@@ -908,18 +908,28 @@ fn walk_parsed<'a>(raw: &'a [u8], parsed: &[u8], edits: &Edits<'_>) -> Option<Wa
         ..Default::default()
     };
     if let Some(a) = msg.from().and_then(|a| a.first()) {
-        w.from_full = format!(
-            "{} {}",
+        // Built and lower-cased in place, without `format!`'s machinery and a second copy.
+        let (name, addr) = (
             a.name().unwrap_or_default(),
-            a.address().unwrap_or_default()
-        )
-        .to_ascii_lowercase();
+            a.address().unwrap_or_default(),
+        );
+        let mut full = String::with_capacity(name.len() + 1 + addr.len());
+        full.push_str(name);
+        full.push(' ');
+        full.push_str(addr);
+        full.make_ascii_lowercase();
+        w.from_full = full;
     }
     all_addrs(msg.to(), &mut w.to);
     for (name, value) in msg.headers_raw() {
         if let Some(wanted) = WANTED.iter().find(|w| name.eq_ignore_ascii_case(w)) {
-            let v = value.replace(['\r', '\n'], " ");
-            w.headers.push((wanted.to_string(), v.trim().to_string()));
+            // Unfolded only when folded (most values are one line).
+            let v = if value.contains(['\r', '\n']) {
+                crate::scan::trim(&value.replace(['\r', '\n'], " ")).to_string()
+            } else {
+                crate::scan::trim(value).to_string()
+            };
+            w.headers.push((wanted.to_string(), v));
         }
     }
     if let Some(ct) = msg.root_part().content_type() {

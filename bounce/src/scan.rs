@@ -36,6 +36,25 @@ impl<'a> Iterator for Lines<'a> {
     }
 }
 
+/// `s.trim()`, with ASCII white space at the ends dropped byte by byte (`str::trim` decodes
+/// and classifies every char); a non-ASCII byte at an end is left to `str::trim`.
+pub fn trim(s: &str) -> &str {
+    // Unicode White_Space in ASCII (`u8::is_ascii_whitespace` lacks the vertical tab).
+    let ws = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r');
+    let b = s.as_bytes();
+    let start = b.iter().position(|&c| !ws(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|&c| !ws(c)).map_or(start, |p| p + 1);
+    // Cut at ASCII bytes: on char boundaries.
+    let t = s.get(start..end).unwrap_or_default();
+    if t.as_bytes().first().is_some_and(|c| *c >= 0x80)
+        || t.as_bytes().last().is_some_and(|c| *c >= 0x80)
+    {
+        t.trim()
+    } else {
+        t
+    }
+}
+
 /// An address found in text, with its byte span.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Found<'a> {

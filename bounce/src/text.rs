@@ -15,7 +15,7 @@
 //!
 //! Addresses in running prose are only used when no line-leading recipient exists, and the
 //! report's own sender/recipient addresses are never taken as failed recipients.
-use crate::scan;
+use crate::scan::{self, trim};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use std::sync::LazyLock;
 
@@ -167,26 +167,19 @@ pub fn is_separator(line: &str) -> bool {
 
 /// Splits a plain-text report at its separator: (report text, returned original if any).
 pub fn split_returned(text: &str) -> (&str, Option<&str>) {
-    // One automaton pass finds the candidate lines in order; the first real separator ends
-    // the scan (the returned original after it can be long).
-    let Some(ac) = SEP_AC.as_ref() else {
-        return (text, None);
-    };
-    let mut checked_line = usize::MAX;
-    for m in ac.find_iter(text) {
-        let start = text
-            .get(..m.start())
-            .and_then(|b| b.rfind('\n'))
-            .map_or(0, |p| p + 1);
-        if start == checked_line {
-            continue;
-        }
-        checked_line = start;
-        let end = text
-            .get(m.end()..)
-            .and_then(|a| a.find('\n'))
-            .map_or(text.len(), |p| m.end() + p + 1);
-        if is_separator(text.get(start..end).unwrap_or_default()) {
+    // Line by line, with a cheap test before the automaton: a separator line that is not
+    // decorated needs a sentence, and every sentence has "message" in it
+    // (`sentences_name_a_message`). Running the automaton over every byte of the text was
+    // most of the cost here; most lines are neither decorated nor name a message. The first
+    // line that is a separator is the one the whole-text search found before: a pattern
+    // never spans lines, so every line holding one had a match of its own.
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = memchr::memchr(b'\n', bytes.get(start..).unwrap_or_default())
+            .map_or(bytes.len(), |p| start + p + 1);
+        let line = text.get(start..end).unwrap_or_default();
+        if may_be_separator(line) && is_separator(line) {
             return (
                 text.get(..start).unwrap_or(text),
                 Some(
@@ -196,8 +189,45 @@ pub fn split_returned(text: &str) -> (&str, Option<&str>) {
                 ),
             );
         }
+        start = end;
     }
     (text, None)
+}
+
+/// A necessary condition for [`is_separator`], cheaper to test: the length bounds, and the
+/// words every pattern has (`prefilter_passes_every_pattern`): a decorated line needs one of
+/// "message", "original", "below", "returned" (any pattern); an undecorated one needs a
+/// sentence, and every sentence has "message" and one of "follow", "original", "below".
+/// ASCII case-insensitive, like the automaton.
+fn may_be_separator(line: &str) -> bool {
+    let t = trim(line);
+    if t.len() < 8 || t.len() > 120 {
+        return false;
+    }
+    let b = t.as_bytes();
+    if t.starts_with(['-', '=', '*', '_', '<', '#', '~']) {
+        return has_word(b, b"message", 0)
+            || has_word(b, b"original", 3)
+            || has_word(b, b"below", 0)
+            || has_word(b, b"returned", 3);
+    }
+    has_word(b, b"message", 0)
+        && (has_word(b, b"follow", 0) || has_word(b, b"original", 3) || has_word(b, b"below", 0))
+}
+
+/// Whether `hay` contains `word` (lower case ASCII), ASCII case-insensitively. The byte at
+/// `anchor` in `word` (a letter) is looked for with `memchr2` in both cases: a rarer one
+/// than the first makes fewer candidates.
+fn has_word(hay: &[u8], word: &[u8], anchor: usize) -> bool {
+    let Some(&a) = word.get(anchor) else {
+        return false;
+    };
+    memchr::memchr2_iter(a, a.to_ascii_uppercase(), hay).any(|i| {
+        i >= anchor
+            && hay
+                .get(i - anchor..i - anchor + word.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(word))
+    })
 }
 
 /// Prefixes after which an address mid-line is still the subject of the line.
@@ -283,7 +313,9 @@ const MAX_MARKS: usize = 300;
 /// Scans the report text (already cut at the separator) for failed recipients.
 /// `exclude` holds addresses that are certainly not recipients (lower case).
 pub fn recipients(text: &str, exclude: &[String]) -> Vec<TextHit> {
-    let lines: Vec<&str> = scan::lines(text).take(2000).collect();
+    // Sized for lines of ~32 bytes: growing the vector line by line was a visible cost.
+    let mut lines: Vec<&str> = Vec::with_capacity((text.len() / 32 + 1).min(2000));
+    lines.extend(scan::lines(text).take(2000));
     // (line index, address, strong)
     let mut marks: Vec<(usize, String, bool, usize)> = Vec::new();
     'lines: for (i, line) in lines.iter().enumerate() {
@@ -292,9 +324,7 @@ pub fn recipients(text: &str, exclude: &[String]) -> Vec<TextHit> {
         }
         for f in scan::addresses(line) {
             // `exclude` is lower case: compared in place, without a lower-cased copy.
-            if exclude.iter().any(|e| e.eq_ignore_ascii_case(f.addr))
-                || is_noise(&f.addr.to_ascii_lowercase())
-            {
+            if exclude.iter().any(|e| e.eq_ignore_ascii_case(f.addr)) || is_noise(f.addr) {
                 continue;
             }
             if let Some(strong) = strength(line, &f) {
@@ -347,7 +377,7 @@ pub fn recipients(text: &str, exclude: &[String]) -> Vec<TextHit> {
             .iter()
             .take(40)
         {
-            if l.trim().is_empty() {
+            if trim(l).is_empty() {
                 if !in_blank {
                     paragraphs += 1;
                     in_blank = true;
@@ -385,7 +415,7 @@ pub fn recipients(text: &str, exclude: &[String]) -> Vec<TextHit> {
 }
 
 fn push_line(buf: &mut String, line: &str) {
-    let t = line.trim();
+    let t = trim(line);
     if t.is_empty() || buf.len() > 4000 {
         return;
     }
@@ -398,27 +428,45 @@ fn push_line(buf: &mut String, line: &str) {
 /// Addresses that appear in reports but are never the failed recipient: the mail system's
 /// own, reserved `.invalid` ones, address literals, and VERP return paths (`x+<token>@`,
 /// SPEC §7), which are the sender of the original.
-fn is_noise(lower: &str) -> bool {
-    let local = lower.split('@').next().unwrap_or_default();
+///
+/// ASCII case-insensitive, compared in place: a lower-cased copy of every address found was a
+/// visible part of the cost of [`recipients`].
+fn is_noise(addr: &str) -> bool {
+    let local = addr.split('@').next().unwrap_or_default();
     let verp = local.rsplit_once('+').is_some_and(|(_, t)| {
         t.len() == mm_domain::verp::TOKEN_LEN
             && t.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'v').contains(&b))
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'v').contains(&b.to_ascii_lowercase()))
     });
-    verp || local.starts_with("mailer-daemon")
-        || lower.ends_with(".invalid")
-        || lower.contains("@[")
+    let b = addr.as_bytes();
+    let starts = |p: &[u8]| {
+        local
+            .as_bytes()
+            .get(..p.len())
+            .is_some_and(|x| x.eq_ignore_ascii_case(p))
+    };
+    let ends = |p: &[u8]| {
+        b.len() >= p.len()
+            && b.get(b.len() - p.len()..)
+                .is_some_and(|x| x.eq_ignore_ascii_case(p))
+    };
+    verp || starts(b"mailer-daemon") || ends(b".invalid") || addr.contains("@[")
 }
 
 /// The remote host named in a diagnostic (`host mx.example.org [192.0.2.1]`,
 /// `host mx.example.org[192.0.2.1] said:`), if any.
 pub fn remote_host(diag: &str) -> Option<String> {
-    let lower = diag.to_ascii_lowercase();
-    let mut from = 0;
-    while let Some(p) = lower.get(from..).and_then(|s| s.find("host ")) {
-        let at = from + p;
-        from = at + 5;
-        if at > 0 && lower.as_bytes()[at - 1].is_ascii_alphanumeric() {
+    // `host ` found ASCII case-insensitively in place (a diagnostic can be a whole report
+    // text; lower-casing a copy of it was most of the cost here).
+    let b = diag.as_bytes();
+    for at in memchr::memchr2_iter(b'h', b'H', b) {
+        if !b
+            .get(at..at + 5)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"host "))
+        {
+            continue;
+        }
+        if at > 0 && b[at - 1].is_ascii_alphanumeric() {
             continue;
         }
         let rest = diag.get(at + 5..).unwrap_or_default().trim_start();
@@ -463,6 +511,96 @@ mod tests {
     }
 
     #[test]
+    fn prefilter_passes_every_pattern() {
+        for s in SEP_SENTENCES {
+            assert!(may_be_separator(s), "{s}");
+            assert!(may_be_separator(&s.to_ascii_uppercase()), "{s}");
+        }
+        for w in SEP_WORDS.iter().chain(SEP_SENTENCES) {
+            assert!(may_be_separator(&format!("-- {w}")), "{w}");
+            assert!(
+                may_be_separator(&format!("-- {}", w.to_ascii_uppercase())),
+                "{w}"
+            );
+        }
+    }
+
+    #[test]
+    fn trim_is_str_trim() {
+        for t in [
+            "",
+            " ",
+            "\x0B",
+            "\u{3000}",
+            " a ",
+            "\u{3000}a\u{a0}",
+            "\u{e9}t\u{e9}",
+            "\x1Fa\x1F",
+            "\r\n\t\x0Ca b\x0C\n",
+            " \u{2028}x\u{85} ",
+            "\u{85}",
+        ] {
+            assert_eq!(trim(t), t.trim(), "{t:?}");
+        }
+    }
+
+    /// The split as the whole-text automaton search made it (before the line prefilter).
+    fn split_by_search(text: &str) -> (&str, Option<&str>) {
+        let ac = SEP_AC.as_ref().unwrap();
+        let mut checked_line = usize::MAX;
+        for m in ac.find_iter(text) {
+            let start = text[..m.start()].rfind('\n').map_or(0, |p| p + 1);
+            if start == checked_line {
+                continue;
+            }
+            checked_line = start;
+            let end = text[m.end()..]
+                .find('\n')
+                .map_or(text.len(), |p| m.end() + p + 1);
+            if is_separator(&text[start..end]) {
+                return (
+                    &text[..start],
+                    Some(text[end..].trim_start_matches(['\r', '\n'])),
+                );
+            }
+        }
+        (text, None)
+    }
+
+    #[test]
+    fn split_is_the_whole_text_search() {
+        let lines = [
+            "Hi.",
+            "",
+            "<a@x.example>: 550 unknown",
+            "--- Below this line is a copy of the message.",
+            "   ----- Unsent message follows -----",
+            "The original MESSAGE is attached.",
+            "Your original message is included as attachment, with all its headers intact, for you to read again",
+            "x original message follows, said at length in a line that runs on past seventy bytes",
+            "*** returned mail ***",
+            "returned mail",
+            "  ",
+            "message headers follow\r",
+            "M\u{e9}ssage original message follows",
+            "\u{3000}===== Original Message =====\u{3000}",
+            "copy of the original",
+            "~ copy of the original",
+        ];
+        // Every pair and triple of lines, LF and CRLF.
+        for a in &lines {
+            for b in &lines {
+                for c in ["", "\n", "tail"] {
+                    for nl in ["\n", "\r\n"] {
+                        let t = format!("{a}{nl}{b}{nl}{c}");
+                        assert_eq!(split_returned(&t), split_by_search(&t), "{t:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn remote_host_and_verp_noise() {
         assert_eq!(
             remote_host("host mx.example.org[192.0.2.1] said: 550 no").as_deref(),
@@ -475,6 +613,16 @@ mod tests {
         assert_eq!(remote_host("ghost town, no host here"), None);
         assert!(is_noise("bounce+0123456789abcdefghijklmnopqrstu@b.test"));
         assert!(!is_noise("first+last@b.test"));
+        assert!(is_noise("Bounce+0123456789ABCDEFGHIJKLMNOPQRSTU@b.test"));
+        assert!(is_noise("MAILER-DAEMON@b.test"));
+        assert!(is_noise("a@b.INVALID"));
+        assert!(is_noise("a@[192.0.2.1]"));
+        assert!(!is_noise("a@b.test"));
+        assert_eq!(
+            remote_host("HOST HOST mx.c.example said").as_deref(),
+            Some("mx.c.example")
+        );
+        assert_eq!(remote_host("ghost host"), None);
     }
 
     #[test]

@@ -8,25 +8,34 @@ fn is_b32(b: u8) -> bool {
     b.is_ascii_digit() || (b'a'..=b'v').contains(&b.to_ascii_lowercase())
 }
 
-/// Tokens in `raw` that follow one of the bytes in `lead` and precede `@`, in order of
-/// appearance, without duplicates.
-pub fn scan(raw: &[u8], lead: u8, out: &mut Vec<VerpToken>) {
+/// Tokens in `raw` that precede `@`: first those after a `+`, then those after a `<`, each in
+/// order of appearance, without duplicates. One pass over the `@`s for both: an `@` has one
+/// byte before its token, so it belongs to at most one of the two lists.
+pub fn scan(raw: &[u8], out: &mut Vec<VerpToken>) {
+    let mut angled = Vec::new();
     for at in memchr::memchr_iter(b'@', raw) {
         if at < TOKEN_LEN + 1 {
             continue;
         }
         let start = at - TOKEN_LEN;
-        if raw[start - 1] != lead {
-            continue;
-        }
+        let list = match raw[start - 1] {
+            b'+' => &mut *out,
+            b'<' => &mut angled,
+            _ => continue,
+        };
         let cand = &raw[start..at];
         if !cand.iter().all(|&b| is_b32(b)) {
             continue;
         }
         if let Some(t) = std::str::from_utf8(cand).ok().and_then(VerpToken::decode) {
-            if !out.contains(&t) {
-                out.push(t);
+            if !list.contains(&t) {
+                list.push(t);
             }
+        }
+    }
+    for t in angled {
+        if !out.contains(&t) {
+            out.push(t);
         }
     }
 }
