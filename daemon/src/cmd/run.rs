@@ -39,7 +39,7 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
 }
 
 /// Starts the milter on a thread of its own with a single-threaded runtime, and returns what
-/// it ends with.
+/// it ends with. A socket that cannot be registered is a start-up error, as for the other parts.
 ///
 /// Every ordinary message Postfix accepts costs one milter round trip; on the daemon's shared
 /// multi-threaded runtime each frame that arrived woke a worker thread from another one
@@ -47,50 +47,62 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
 /// the CPU per ordinary message (`fig6_milter`: ~60 µs against 83–118 µs), CPU that Postfix
 /// is short of when both share a small machine. Reports are classified and recorded on the
 /// runtime's blocking pool, as before, so a slow disk does not hold up other sessions.
-fn spawn_milter(
+async fn spawn_milter(
     socket: MilterSocket,
     config: mm_milter::MilterConfig,
     sink: std::sync::Arc<dyn mm_milter::ReportSink>,
     token: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<tokio::sync::oneshot::Receiver<anyhow::Result<()>>> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<anyhow::Result<()>>();
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("mm-milter".into())
         .spawn(move || {
             // Built here: a runtime must not be dropped inside the daemon's async context.
-            let runtime = match tokio::runtime::Builder::new_current_thread()
+            let started = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .thread_name("mm-milter")
                 .build()
-            {
-                Ok(rt) => rt,
+                .context("starting the milter's runtime")
+                .and_then(|runtime| {
+                    // Registered with this runtime's reactor, which serves its connections.
+                    let entered = runtime.enter();
+                    let listener: mm_milter::Listener = match socket {
+                        MilterSocket::Tcp(l) => tokio::net::TcpListener::from_std(l)
+                            .context("registering the milter socket")?
+                            .into(),
+                        MilterSocket::Unix(l, _) => tokio::net::UnixListener::from_std(l)
+                            .context("registering the milter socket")?
+                            .into(),
+                    };
+                    drop(entered);
+                    Ok((runtime, listener))
+                });
+            let (runtime, listener) = match started {
+                Ok(parts) => parts,
                 Err(e) => {
-                    let _ = tx.send(Err(
-                        anyhow::Error::from(e).context("starting the milter's runtime")
-                    ));
+                    let _ = ready_tx.send(Err(e));
                     return;
                 }
             };
-            let result = runtime.block_on(async move {
-                // Registered with this runtime's reactor, which serves its connections.
-                let listener: mm_milter::Listener = match socket {
-                    MilterSocket::Tcp(l) => tokio::net::TcpListener::from_std(l)
-                        .context("registering the milter socket")?
-                        .into(),
-                    MilterSocket::Unix(l, _) => tokio::net::UnixListener::from_std(l)
-                        .context("registering the milter socket")?
-                        .into(),
-                };
-                mm_milter::run(listener, config, sink, token.cancelled_owned())
-                    .await
-                    .map_err(anyhow::Error::from)
-            });
+            let _ = ready_tx.send(Ok(()));
+            let result = runtime
+                .block_on(mm_milter::run(
+                    listener,
+                    config,
+                    sink,
+                    token.cancelled_owned(),
+                ))
+                .map_err(anyhow::Error::from);
             // Blocking tasks that ignored the shutdown (a report being recorded) get a moment.
             runtime.shutdown_timeout(std::time::Duration::from_secs(2));
-            let _ = tx.send(result);
+            let _ = done_tx.send(result);
         })
         .context("starting the milter's thread")?;
-    Ok(rx)
+    ready_rx
+        .await
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("the milter's thread ended while starting")))?;
+    Ok(done_rx)
 }
 
 async fn daemon(config: Config, bound: Bound) -> anyhow::Result<()> {
@@ -143,7 +155,7 @@ async fn daemon(config: Config, bound: Bound) -> anyhow::Result<()> {
     {
         let app2 = app.clone();
         let sink = std::sync::Arc::new(crate::sink::StoreSink::new(app.clone()));
-        let done = spawn_milter(bound.milter, milter_config, sink, lifecycle.token())?;
+        let done = spawn_milter(bound.milter, milter_config, sink, lifecycle.token()).await?;
         // Tracked like the other parts, so the drain waits for the milter's sessions.
         lifecycle.spawn(async move {
             app2.health().set(Component::Milter, true);
