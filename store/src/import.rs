@@ -3,8 +3,8 @@ use crate::address_index::{AddressRun, RUN_ROWS};
 use crate::block::{block_key, BlockWriter, BLOCK_ROWS};
 use crate::codec::encode_recipient;
 use crate::error::{Result, StoreError};
-use crate::keys::{due_bitmap_set, due_key, now_ms, u32_key, DUE_BLOCK_ROWS};
-use crate::recipient::{count_key, NewRecipient, Recipient};
+use crate::keys::{now_ms, u32_key};
+use crate::recipient::{NewRecipient, Recipient};
 use crate::store::Store;
 use mm_domain::{MailingState, RecipientStatus};
 use std::convert::Infallible;
@@ -81,19 +81,14 @@ impl Store {
 
         let i = &self.inner;
         let now = now_ms();
-        let mut counts = std::collections::BTreeMap::<RecipientStatus, u64>::new();
-        let (mut recs, mut emails, mut due) = (
-            sled::Batch::default(),
-            sled::Batch::default(),
-            sled::Batch::default(),
-        );
+        let (mut recs, mut emails) = (sled::Batch::default(), sled::Batch::default());
+        // The rows of the batch being filled, added to the tally once the batch is written.
+        let mut written = Vec::with_capacity(BATCH_ROWS);
         // Addresses unticked by hand through the API survive a re-import of the list.
         let check_unticked = self.has_unticked(m)?;
-        // The recipient block and the address run being filled, and the due-index entry
-        // (block number, bitmap): rows arrive in order.
+        // The recipient block and the address run being filled: rows arrive in order.
         let mut block = BlockWriter::default();
         let mut addresses = AddressRun::new(m);
-        let mut due_block: (u32, Option<Vec<u8>>) = (0, None);
         let mut in_batch = 0usize;
         let mut row: u32 = 0;
         let mut to_send: u32 = 0;
@@ -134,33 +129,20 @@ impl Store {
                 remote_mta: None,
                 updated: now,
             };
-            *counts.entry(status).or_insert(0) += 1;
             if new.send {
                 to_send += 1;
-                if due_block.0 != row / DUE_BLOCK_ROWS {
-                    if let Some(bits) = due_block.1.take() {
-                        due.insert(&due_key(m, 0, due_block.0 * DUE_BLOCK_ROWS), bits);
-                    }
-                    due_block.0 = row / DUE_BLOCK_ROWS;
-                }
-                due_block.1 = due_bitmap_set(due_block.1.as_deref(), row, true);
             }
             addresses.add(row, &r.email);
             block.push(&encode_recipient(&r));
             if block.len() == BLOCK_ROWS as usize {
                 recs.insert(&block_key(m, row), block.take().expect("a full block"));
             }
+            written.push(r);
             in_batch += 1;
             if in_batch == BATCH_ROWS {
-                // The open block goes in as far as it is filled; a later batch rewrites it whole.
-                if let Some(bits) = &due_block.1 {
-                    due.insert(
-                        &due_key(m, 0, due_block.0 * DUE_BLOCK_ROWS),
-                        bits.as_slice(),
-                    );
-                }
                 i.recipients.apply_batch(std::mem::take(&mut recs))?;
-                i.due.apply_batch(std::mem::take(&mut due))?;
+                i.tally.add_all(m, &written);
+                written.clear();
                 in_batch = 0;
                 if row % FLUSH_ROWS == FLUSH_ROWS - 1 {
                     addresses.write(&mut emails, row + 1);
@@ -172,21 +154,13 @@ impl Store {
                 .checked_add(1)
                 .ok_or(StoreError::Exhausted("recipient rows"))?;
         }
-        if let Some(bits) = due_block.1.take() {
-            due.insert(&due_key(m, 0, due_block.0 * DUE_BLOCK_ROWS), bits);
-        }
         if let Some(last) = block.take() {
             recs.insert(&block_key(m, row - 1), last);
         }
         addresses.write(&mut emails, row);
         i.recipients.apply_batch(recs)?;
+        i.tally.add_all(m, &written);
         i.emails.apply_batch(emails)?;
-        i.due.apply_batch(due)?;
-        let mut batch = sled::Batch::default();
-        for (s, n) in counts {
-            batch.insert(count_key(m, s), &n.to_be_bytes());
-        }
-        i.counts.apply_batch(batch)?;
         // The list must be on disk before it is declared complete.
         self.flush()?;
         self.update_mailing(id, |mm| {
@@ -209,7 +183,8 @@ impl Store {
     /// Removes every recipient row of mailing `m` and its indexes, in batches.
     fn clear_recipients(&self, m: u32) -> Result<()> {
         let i = &self.inner;
-        for tree in [&i.recipients, &i.emails, &i.due, &i.counts] {
+        i.tally.clear(m);
+        for tree in [&i.recipients, &i.emails] {
             loop {
                 let mut batch = sled::Batch::default();
                 let mut n = 0;

@@ -33,7 +33,7 @@
 //! - Recipients ([`Recipient`]): `import_recipients` / `try_import_recipients` (streamed,
 //!   replaces a draft's list), `recipient(n, row)`, `recipients(n)` / `recipients_from(n, row)`
 //!   (streaming), `recipients_page(n, offset, limit)`, `rows_by_email`, `recipient_by_email`,
-//!   `counts(n)` ([`StatusCounts`], kept transactionally), `count_by_scan(n)`.
+//!   `counts(n)` ([`StatusCounts`], derived from the records), `count_by_scan(n)`.
 //! - Changes: `update_recipient(n, row, &RecipientUpdate)` → [`UpdateOutcome`] (`Applied` or
 //!   `Refused` when [`transition_allowed`] says no), `set_send(n, row, send, reason)`,
 //!   `due_rows(n, now)`, `next_due(n)`, `flush()`, `flush_async()`.
@@ -70,9 +70,9 @@
 //! `cache_bytes` is a budget, of which sled gets a quarter ([`SLED_CACHE_SHARE`]): sled holds
 //! cached pages decoded, ~2× their size on disk, and keeps state for every page it knows,
 //! cached or not, splitting leaves at 16 entries. So nothing that grows with a list takes a key
-//! per row (layout 2): recipients are packed 16 per key (`block`), the address index is hash
-//! buckets written in runs of 10,240 rows (`address_index`), the due queue takes a key per 256
-//! rows; imports flush every 10,240 rows. Two sled habits shape the code beyond that: its
+//! per row (layouts 2 and 3): recipients are packed 16 per key (`block`), the address index is
+//! hash buckets written in runs of 10,240 rows (`address_index`), the in-memory due queue keeps
+//! a bitmap per 256 rows; imports flush every 10,240 rows. Two sled habits shape the code beyond that: its
 //! cache evicts only after 64 accesses per shard (256 shards), so a range scan touching each
 //! page once can hold 16,384 pages — streaming the list therefore reads row by row; and what
 //! glibc keeps of sled's short-lived allocations grows with the number of updates, so
@@ -101,13 +101,11 @@
 //! | tree | key | value |
 //! |---|---|---|
 //! | `meta` | `next_mailing_number` | u32: the next number to allocate (starts at 1) |
-//! | `meta` | `layout_version` | u32 [`LAYOUT_VERSION`] (2), checked by `Store::open` |
+//! | `meta` | `layout_version` | u32 [`LAYOUT_VERSION`] (3), checked by `Store::open` |
 //! | `mailing_ids` | id (folder name, UTF-8) | u32 `m` |
 //! | `mailings` | `m` | JSON [`Mailing`] |
 //! | `recipients` | `m` `row / 16` u32 | block of up to 16 [`Recipient`] records, rows `16 × key` on, each length-prefixed in a compact binary form (see `block`, `codec`) |
 //! | `recipient_emails` | `m` bucket u16 first-row u32 | address index: (row, lowercased address) entries of the rows from first-row on (one import run of 10,240 rows) whose address hashes to bucket (FNV-1a % 256) (see `address_index`) |
-//! | `status_counts` | `m` status name (snake_case) | u64 count |
-//! | `due` | `m` `next_attempt` u64 `row / 256` u32 | 32-byte bitmap, bit `row % 256` (bit `i % 8` of byte `i / 8`) set for exactly the `pending` rows due then; no all-zero entries |
 //! | `suppressed` | lowercased address | JSON [`Suppression`] |
 //! | `documents` | len u16 + customer, len u16 + type, mailing id | JSON [`CustomerDocument`] |
 //! | `reports` | `m` `row` seq u64 | kind name (len u8 + snake_case), received u64, raw bytes |
@@ -115,8 +113,11 @@
 //! | `counters` | name (UTF-8) | u64 |
 //! | `unticked` | `m` lowercased-address `0xFF` | empty: addresses unticked by hand via the API |
 //!
-//! `recipients`, `status_counts` and `due` (and `bounces`) change together in one transaction
-//! per status change. Mailing numbers are never reused.
+//! A status change is one plain insert of the recipient's block (for `bounced`, the bounce log
+//! entry is written just before it); the status counts and the due queue (a 256-row bitmap per
+//! due time and block of rows) are not stored but derived from the records when the store
+//! opens and kept in step in memory (`tally`): a flush is then one log write and one sync,
+//! where a sled transaction cost two. Mailing numbers are never reused.
 //!
 //! # Layout
 //! - `store`: open, flush, counters. - `mailing`: mailing records. - `recipient`: recipient
@@ -124,7 +125,8 @@
 //!   queue. - `transition`: allowed status changes. - `suppression`, `document`, `report`.
 //!   - `tick`: unticking by hand. - `keys`: key encoding. - `codec`: binary recipient records.
 //!   - `block`: records packed 16 rows per key. - `address_index`: lookup by address.
-//!   - `layout`: the on-disk layout version. - `error`: [`StoreError`].
+//!   - `layout`: the on-disk layout version. - `tally`: counts and due queue in memory.
+//!   - `error`: [`StoreError`].
 #![deny(missing_docs)]
 
 mod address_index;
@@ -141,6 +143,7 @@ mod recipient;
 mod report;
 mod store;
 mod suppression;
+mod tally;
 mod tick;
 mod transition;
 mod update;

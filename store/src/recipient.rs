@@ -3,7 +3,7 @@
 use crate::address_index::{lookup_prefix, rows_in_run};
 use crate::block::{block_key, Block};
 use crate::error::{Result, StoreError};
-use crate::keys::{normalize_address, read_u64, u32_key, Millis};
+use crate::keys::{normalize_address, Millis};
 use crate::store::Store;
 use mm_domain::{BounceReason, RecipientStatus, SkipReason};
 use serde::{Deserialize, Serialize};
@@ -89,14 +89,6 @@ impl StatusCounts {
     pub fn total(&self) -> u64 {
         self.0.values().sum()
     }
-}
-
-/// `[mailing u32][status name]`: the name, not the enum position, so that reordering the
-/// enum in `mm-domain` cannot reassign stored counts.
-pub(crate) fn count_key(mailing: u32, s: RecipientStatus) -> Vec<u8> {
-    let mut k = mailing.to_be_bytes().to_vec();
-    k.extend_from_slice(s.as_str().as_bytes());
-    k
 }
 
 impl Store {
@@ -190,22 +182,10 @@ impl Store {
         Ok(first)
     }
 
-    /// Counts by status, kept in step with every status change (same transaction), so this
-    /// reads a handful of keys whatever the list's length.
+    /// Counts by status, kept in step with every record written (`tally`), so this costs
+    /// the same whatever the list's length.
     pub fn counts(&self, mailing: u32) -> Result<StatusCounts> {
-        let mut counts = BTreeMap::new();
-        for kv in self.inner.counts.scan_prefix(u32_key(mailing)) {
-            let (k, v) = kv?;
-            let status = std::str::from_utf8(&k[4.min(k.len())..])
-                .ok()
-                .and_then(|s| s.parse::<RecipientStatus>().ok());
-            if let (Some(status), Some(n)) = (status, read_u64(&v, 0)) {
-                if n > 0 {
-                    counts.insert(status, n);
-                }
-            }
-        }
-        Ok(StatusCounts(counts))
+        Ok(self.inner.tally.counts(mailing))
     }
 
     /// Counts by status computed by scanning the whole list (a check on [`Store::counts`]).

@@ -22,7 +22,7 @@ pub struct RawReport {
 }
 
 /// One line of the bounce log: the latest bounce of one recipient. Written by
-/// [`Store::update_recipient`] in the same transaction that makes a recipient `bounced`.
+/// [`Store::update_recipient`] just before the record that makes a recipient `bounced`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BounceEntry {
     /// The address that bounced.

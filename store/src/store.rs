@@ -1,7 +1,7 @@
 //! The store handle: opening sled with a bounded cache, the trees, flushing, named counters.
 use crate::error::{open_error, Result};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Name of the counter of reports whose VERP signature did not verify.
 pub const FORGED_REPORTS: &str = "forged_reports";
@@ -36,8 +36,6 @@ pub(crate) struct Inner {
     pub(crate) mailing_ids: sled::Tree,
     pub(crate) recipients: sled::Tree,
     pub(crate) emails: sled::Tree,
-    pub(crate) counts: sled::Tree,
-    pub(crate) due: sled::Tree,
     pub(crate) suppressed: sled::Tree,
     pub(crate) documents: sled::Tree,
     pub(crate) reports: sled::Tree,
@@ -45,6 +43,28 @@ pub(crate) struct Inner {
     pub(crate) counters: sled::Tree,
     pub(crate) unticked: sled::Tree,
     pub(crate) heap: crate::heap::HeapTrimmer,
+    /// Status counts and due queues, derived from the records (`tally`).
+    pub(crate) tally: crate::tally::Tally,
+    /// One lock per stripe of recipient blocks: a record is read, changed and written back
+    /// (with its neighbours in the block) under its block's lock.
+    block_locks: Vec<Mutex<()>>,
+}
+
+/// Stripes of [`Inner::block_locks`]: enough that the sender's workers (rows next to each
+/// other, so mostly in one block or two) seldom wait for an unrelated block.
+const BLOCK_LOCK_STRIPES: usize = 64;
+
+impl Inner {
+    /// The lock of the block holding `row` of `mailing`; hold it from reading the record to
+    /// changing the tally.
+    pub(crate) fn block_lock(&self, mailing: u32, row: u32) -> MutexGuard<'_, ()> {
+        let block = row / crate::block::BLOCK_ROWS;
+        let stripe = (mailing.wrapping_mul(0x9E37_79B9) ^ block) as usize % BLOCK_LOCK_STRIPES;
+        // The lock guards no data of its own: a panic while it was held leaves nothing torn.
+        self.block_locks[stripe]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -77,8 +97,6 @@ impl Store {
             mailing_ids: tree("mailing_ids")?,
             recipients: tree("recipients")?,
             emails: tree("recipient_emails")?,
-            counts: tree("status_counts")?,
-            due: tree("due")?,
             suppressed: tree("suppressed")?,
             documents: tree("documents")?,
             reports: tree("reports")?,
@@ -88,12 +106,51 @@ impl Store {
             path: path.clone(),
             db,
             heap: Default::default(),
+            tally: Default::default(),
+            block_locks: (0..BLOCK_LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
         };
-        crate::layout::check(&path, &inner.meta, &inner.mailings)?;
-        tracing::debug!(path = %path.display(), cache_bytes, "store opened");
-        Ok(Store {
+        crate::layout::check(&path, &inner.db, &inner.meta, &inner.mailings)?;
+        let store = Store {
             inner: Arc::new(inner),
-        })
+        };
+        let started = std::time::Instant::now();
+        let rows = store.rebuild_tally()?;
+        tracing::debug!(
+            path = %path.display(),
+            cache_bytes,
+            rows,
+            tally_ms = started.elapsed().as_millis() as u64,
+            "store opened"
+        );
+        Ok(store)
+    }
+
+    /// Reads every recipient record once to build the counts and due queues; returns the
+    /// number of rows read. Row by row (see `recipients_from`), so memory stays flat.
+    fn rebuild_tally(&self) -> Result<u64> {
+        let mut rows = 0u64;
+        for m in self.mailings()? {
+            let mut batch = Vec::with_capacity(1024);
+            for r in self.recipients(m.number) {
+                match r {
+                    Ok(r) => batch.push(r),
+                    // A damaged record is reported where it is read; the rest of the list
+                    // still opens (it is neither counted nor due).
+                    Err(e) => {
+                        tracing::warn!(mailing = %m.id, error = %e, "recipient not readable; left out of the counts and the queue");
+                        continue;
+                    }
+                }
+                if batch.len() == batch.capacity() {
+                    self.inner.tally.add_all(m.number, &batch);
+                    rows += batch.len() as u64;
+                    batch.clear();
+                }
+            }
+            self.inner.tally.add_all(m.number, &batch);
+            rows += batch.len() as u64;
+        }
+        Ok(rows)
     }
 
     /// The store directory.

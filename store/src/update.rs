@@ -1,23 +1,19 @@
 //! Status changes of recipients (sender outcomes, reports, ticking) and the queue of pending
 //! recipients that are due.
 //!
-//! Every change rewrites the recipient, its status counter, its entry in the due index and (for
-//! `bounced`) the bounce log in ONE sled transaction, so counts and queue never drift from the
-//! records. Durability is the caller's step: see "Durability protocol" in the crate docs.
+//! Every change rewrites the recipient's record (one plain insert of its block, under the
+//! block's lock) and, for `bounced`, the bounce log entry just before it; the status counts
+//! and the due queue follow from the records (`tally`), so they cannot drift from them.
+//! Durability is the caller's step: see "Durability protocol" in the crate docs.
 use crate::block::{block_key, Block};
 use crate::codec::encode_recipient;
 use crate::error::{Result, StoreError};
-use crate::keys::{
-    due_bitmap_rows, due_bitmap_set, due_key, encode, now_ms, pair_key, read_u32, read_u64, Millis,
-};
-use crate::mailing::tx_result;
-use crate::recipient::{count_key, Recipient};
+use crate::keys::{encode, now_ms, pair_key, Millis};
+use crate::recipient::Recipient;
 use crate::report::BounceEntry;
 use crate::store::Store;
 use crate::transition::transition_allowed;
 use mm_domain::{BounceReason, RecipientStatus, SkipReason};
-use sled::transaction::{ConflictableTransactionError, TransactionalTree};
-use sled::Transactional;
 
 /// A change to one recipient: the new status and the details that come with it. Fields left
 /// `None` keep their stored value. Build it with the constructors.
@@ -173,96 +169,32 @@ pub enum UpdateOutcome {
     },
 }
 
-type TxError = ConflictableTransactionError<StoreError>;
-
-/// Recipient `row` and the block value it was read from (for [`tx_put_recipient`]).
-fn tx_get_recipient(
-    t: &TransactionalTree,
-    mailing: u32,
-    row: u32,
-) -> Result<(sled::IVec, Recipient), TxError> {
-    let unknown = || TxError::Abort(StoreError::UnknownRecipient { mailing, row });
+/// Recipient `row` of `mailing`, the block value it was read from and its key. Call with the
+/// block's lock held.
+fn read_for_update(store: &Store, mailing: u32, row: u32) -> Result<(Recipient, sled::IVec)> {
+    let unknown = || StoreError::UnknownRecipient { mailing, row };
     let k = block_key(mailing, row);
-    let v = t.get(k)?.ok_or_else(unknown)?;
-    let r = Block::parse(&k, &v)
-        .and_then(|b| b.recipient(mailing, row))
-        .map_err(TxError::Abort)?
+    let v = store.inner.recipients.get(k)?.ok_or_else(unknown)?;
+    let r = Block::parse(&k, &v)?
+        .recipient(mailing, row)?
         .ok_or_else(unknown)?;
-    Ok((v, r))
+    Ok((r, v))
 }
 
-/// Writes `new` back into `block` (as read by [`tx_get_recipient`] in this transaction), the
-/// neighbours' bytes copied unchanged. sled serialises transactions, so concurrent updates of
-/// rows that share a block do not lose each other's writes.
-fn tx_put_recipient(t: &TransactionalTree, block: &[u8], new: &Recipient) -> Result<(), TxError> {
+/// Writes `new` back into `block` (as read by [`read_for_update`] under the same lock), the
+/// neighbours' bytes copied unchanged, and moves it in the tally.
+fn write_back(store: &Store, block: &[u8], old: &Recipient, new: &Recipient) -> Result<()> {
     let k = block_key(new.mailing, new.row);
-    let value = Block::parse(&k, block)
-        .map_err(TxError::Abort)?
-        .with_record(new.row, &encode_recipient(new));
-    t.insert(&k, value)?;
-    Ok(())
-}
-
-fn tx_add_count(
-    t: &TransactionalTree,
-    mailing: u32,
-    s: RecipientStatus,
-    delta: i64,
-) -> Result<(), TxError> {
-    let k = count_key(mailing, s);
-    let old = t.get(&k)?.and_then(|v| read_u64(&v, 0)).unwrap_or(0);
-    let new = old.saturating_add_signed(delta);
-    t.insert(k, &new.to_be_bytes())?;
-    Ok(())
-}
-
-/// Moves the recipient between statuses in the counters and the due index.
-fn tx_move(
-    counts: &TransactionalTree,
-    due: &TransactionalTree,
-    old: &Recipient,
-    new: &Recipient,
-) -> Result<(), TxError> {
-    if old.status != new.status {
-        tx_add_count(counts, old.mailing, old.status, -1)?;
-        tx_add_count(counts, new.mailing, new.status, 1)?;
-    }
-    if old.status == RecipientStatus::Pending {
-        tx_set_due(due, old.mailing, old.next_attempt, old.row, false)?;
-    }
-    if new.status == RecipientStatus::Pending {
-        tx_set_due(due, new.mailing, new.next_attempt, new.row, true)?;
-    }
-    Ok(())
-}
-
-/// Sets or clears `row`'s bit in its due-index bitmap, removing the entry once it is empty.
-/// (Transactions are serialised by sled, so concurrent updates of neighbouring rows that share
-/// one entry do not lose bits.)
-fn tx_set_due(
-    due: &TransactionalTree,
-    mailing: u32,
-    at: Millis,
-    row: u32,
-    on: bool,
-) -> Result<(), TxError> {
-    let k = due_key(mailing, at, row);
-    let old = due.get(k)?;
-    match due_bitmap_set(old.as_deref(), row, on) {
-        Some(bits) => {
-            due.insert(&k, bits)?;
-        }
-        None => {
-            due.remove(&k)?;
-        }
-    }
+    let value = Block::parse(&k, block)?.with_record(new.row, &encode_recipient(new));
+    store.inner.recipients.insert(k, value)?;
+    store.inner.tally.changed(old, new);
     Ok(())
 }
 
 impl Store {
     /// Applies `update` to recipient `row` of mailing `mailing` if [`transition_allowed`] from
     /// its current status; otherwise returns [`UpdateOutcome::Refused`] and changes nothing.
-    /// Recipient, status counts, due index and bounce log change in one transaction.
+    /// The record (and for `bounced` the bounce log) is written; counts and due queue follow.
     /// NOT flushed: call [`Store::flush`] / [`Store::flush_async`] before acting on it.
     pub fn update_recipient(
         &self,
@@ -273,31 +205,29 @@ impl Store {
         if update.status == RecipientStatus::Excluded {
             return Err(StoreError::NotAnUpdateStatus(update.status));
         }
-        let i = &self.inner;
         let now = now_ms();
-        let res = (&i.recipients, &i.counts, &i.due, &i.bounces).transaction(
-            |(recs, counts, due, bounces)| {
-                let (block, old) = tx_get_recipient(recs, mailing, row)?;
-                if !transition_allowed(old.status, update.status) {
-                    return Ok(UpdateOutcome::Refused {
-                        current: old.status,
-                    });
-                }
-                let mut new = old.clone();
-                update.apply(&mut new, now);
-                tx_move(counts, due, &old, &new)?;
-                tx_put_recipient(recs, &block, &new)?;
-                if new.status == RecipientStatus::Bounced {
-                    let entry = BounceEntry::of(&new);
-                    bounces.insert(&pair_key(mailing, row), encode(&entry))?;
-                }
-                Ok(UpdateOutcome::Applied {
-                    previous: old.status,
-                    recipient: Box::new(new),
-                })
-            },
-        );
-        tx_result(res)
+        let _block = self.inner.block_lock(mailing, row);
+        let (old, block) = read_for_update(self, mailing, row)?;
+        if !transition_allowed(old.status, update.status) {
+            return Ok(UpdateOutcome::Refused {
+                current: old.status,
+            });
+        }
+        let mut new = old.clone();
+        update.apply(&mut new, now);
+        if new.status == RecipientStatus::Bounced {
+            // Before the record: sled recovers a prefix of its log, so a recipient that is
+            // `bounced` after a crash has its log entry.
+            let entry = BounceEntry::of(&new);
+            self.inner
+                .bounces
+                .insert(pair_key(mailing, row), encode(&entry))?;
+        }
+        write_back(self, &block, &old, &new)?;
+        Ok(UpdateOutcome::Applied {
+            previous: old.status,
+            recipient: Box::new(new),
+        })
     }
 
     /// Ticks (`send = true` → `pending`, due at once) or unticks (`send = false` → `excluded`
@@ -311,38 +241,34 @@ impl Store {
         send: bool,
         reason: Option<SkipReason>,
     ) -> Result<Recipient> {
-        let i = &self.inner;
         let now = now_ms();
-        let res = (&i.recipients, &i.counts, &i.due).transaction(|(recs, counts, due)| {
-            let (block, old) = tx_get_recipient(recs, mailing, row)?;
-            if !matches!(
-                old.status,
-                RecipientStatus::Pending | RecipientStatus::Excluded
-            ) {
-                return Err(TxError::Abort(StoreError::NotTickable {
-                    mailing,
-                    row,
-                    status: old.status,
-                }));
+        let _block = self.inner.block_lock(mailing, row);
+        let (old, block) = read_for_update(self, mailing, row)?;
+        if !matches!(
+            old.status,
+            RecipientStatus::Pending | RecipientStatus::Excluded
+        ) {
+            return Err(StoreError::NotTickable {
+                mailing,
+                row,
+                status: old.status,
+            });
+        }
+        let mut new = old.clone();
+        new.send = send;
+        if send {
+            new.status = RecipientStatus::Pending;
+            new.skip_reason = None;
+            if old.status != RecipientStatus::Pending {
+                new.next_attempt = 0;
             }
-            let mut new = old.clone();
-            new.send = send;
-            if send {
-                new.status = RecipientStatus::Pending;
-                new.skip_reason = None;
-                if old.status != RecipientStatus::Pending {
-                    new.next_attempt = 0;
-                }
-            } else {
-                new.status = RecipientStatus::Excluded;
-                new.skip_reason = reason;
-            }
-            new.updated = now;
-            tx_move(counts, due, &old, &new)?;
-            tx_put_recipient(recs, &block, &new)?;
-            Ok(new)
-        });
-        tx_result(res)
+        } else {
+            new.status = RecipientStatus::Excluded;
+            new.skip_reason = reason;
+        }
+        new.updated = now;
+        write_back(self, &block, &old, &new)?;
+        Ok(new)
     }
 
     /// Streams the row indexes of the `pending` recipients of `mailing` that are due at `now`
@@ -354,47 +280,24 @@ impl Store {
         mailing: u32,
         now: Millis,
     ) -> impl Iterator<Item = Result<u32>> + Send + 'static {
-        let start = due_key(mailing, 0, 0);
-        let end = due_key(mailing, now, u32::MAX);
-        // Each entry is read once and its rows handed out in order; the caller re-reads each
-        // recipient anyway (its status may have changed since), as with one key per row.
-        self.inner.due.range(start..=end).flat_map(
-            |kv| -> Box<dyn Iterator<Item = Result<u32>> + Send> {
-                let (k, bits) = match kv {
-                    Ok(kv) => kv,
-                    Err(e) => return Box::new(std::iter::once(Err(e.into()))),
-                };
-                match read_u32(&k, 12) {
-                    Some(block) => Box::new(
-                        due_bitmap_rows(block, &bits)
-                            .collect::<Vec<_>>()
-                            .into_iter()
-                            .map(Ok),
-                    ),
-                    None => Box::new(std::iter::once(Err(crate::keys::corrupt(
-                        "due index",
-                        &k,
-                        "short key",
-                    )))),
-                }
-            },
-        )
+        // One queue entry (up to 256 rows) at a time, from where the last one ended: rows
+        // ticked into an earlier entry meanwhile wait for the next pass.
+        let store = self.clone();
+        let mut from = Some((0, 0));
+        let mut rows = std::collections::VecDeque::new();
+        std::iter::from_fn(move || loop {
+            if let Some(row) = rows.pop_front() {
+                return Some(Ok(row));
+            }
+            let (next_rows, next) = store.inner.tally.due_from(mailing, from?, now)?;
+            rows.extend(next_rows);
+            from = next;
+        })
     }
 
     /// When the next `pending` recipient of `mailing` is due (None: nothing pending). A value
     /// `<= now` means work is waiting.
     pub fn next_due(&self, mailing: u32) -> Result<Option<Millis>> {
-        match self
-            .inner
-            .due
-            .scan_prefix(crate::keys::u32_key(mailing))
-            .next()
-        {
-            Some(kv) => {
-                let (k, _) = kv?;
-                Ok(read_u64(&k, 4))
-            }
-            None => Ok(None),
-        }
+        Ok(self.inner.tally.next_due(mailing))
     }
 }

@@ -189,6 +189,77 @@ fn a_store_of_another_layout_is_refused_with_a_clear_error() {
 }
 
 #[test]
+fn a_layout_2_store_opens_with_its_counts_and_queue_rebuilt_from_the_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let m = {
+        let store = reopen(&path).unwrap();
+        let m = list(&store, "m", 300);
+        for r in 0..100 {
+            store
+                .update_recipient(m, r, &RecipientUpdate::sent(None, "250 ok"))
+                .unwrap();
+        }
+        store
+            .update_recipient(m, 100, &RecipientUpdate::retry(u64::MAX / 2, "451 later"))
+            .unwrap();
+        store.flush().unwrap();
+        m
+    };
+    {
+        // What a layout 2 build left: its stamp and its two derived trees, here with values
+        // that would be wrong if they were still read.
+        let db = raw(&path);
+        db.open_tree("meta")
+            .unwrap()
+            .insert("layout_version", &2u32.to_be_bytes())
+            .unwrap();
+        for tree in ["status_counts", "due"] {
+            db.open_tree(tree)
+                .unwrap()
+                .insert([0, 0, 0, 1, b'x'], &[0xFF; 8])
+                .unwrap();
+        }
+        db.flush().unwrap();
+    }
+    let store = reopen(&path).unwrap();
+    let counts = store.counts(m).unwrap();
+    assert_eq!(counts, store.count_by_scan(m).unwrap());
+    assert_eq!(
+        (
+            counts.get(mm_domain::RecipientStatus::Sent),
+            counts.get(mm_domain::RecipientStatus::Pending)
+        ),
+        (100, 200)
+    );
+    let due: Vec<u32> = store.due_rows(m, 1_000).map(Result::unwrap).collect();
+    assert_eq!(
+        due,
+        (101..300).collect::<Vec<_>>(),
+        "row 100 waits for its retry"
+    );
+    assert_eq!(store.next_due(m).unwrap(), Some(0));
+    drop(store);
+    let db = raw(&path);
+    assert_eq!(
+        db.open_tree("meta")
+            .unwrap()
+            .get("layout_version")
+            .unwrap()
+            .unwrap()
+            .as_ref(),
+        LAYOUT_VERSION.to_be_bytes(),
+        "restamped"
+    );
+    let names: Vec<Vec<u8>> = db.tree_names().into_iter().map(|n| n.to_vec()).collect();
+    assert!(
+        !names.contains(&b"due".to_vec()),
+        "the old due tree is dropped"
+    );
+    assert!(!names.contains(&b"status_counts".to_vec()));
+}
+
+#[test]
 fn a_damaged_block_is_a_corrupt_error_naming_its_key() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
