@@ -37,6 +37,7 @@ mod autoreply;
 mod dsn;
 mod fields;
 mod mime;
+mod plain;
 pub mod reason;
 mod report;
 mod scan;

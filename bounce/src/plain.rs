@@ -1,0 +1,529 @@
+//! The plain case without mail-parser: when [`crate::walk`] read every part of a message (each
+//! body decoded or cut out, nothing left for mail-parser to decode), the [`Walked`] result is
+//! built here from the walk's findings and the raw header blocks, and mail-parser's parse of
+//! the shortened copy (a fifth of the instructions per report, and most of its allocations)
+//! is skipped.
+//!
+//! Only plain values are read here, each as mail-parser 0.11 reads it (its address, text and
+//! id parsers are repeated for the bytes they can meet): ASCII header fields with a plain name
+//! right before the colon; addresses without quotes, escapes, groups, nested comments or
+//! encoded words; subjects without encoded words; Message-IDs of one `<id>`; a From, To or
+//! Subject (and, in a returned message, each field read) at most once. Anything else gives
+//! `None`, and the caller parses with mail-parser as before.
+use crate::mime::{self, Returned, Walked};
+use crate::walk::{ContentType, Found, Piece};
+use std::borrow::Cow;
+
+/// One field of a header block: its name and its value from just after the colon to the end
+/// of its last line (line ends and continuation lines included), as mail-parser's
+/// `offset_start..offset_end` of a value read to its end.
+struct Field<'a> {
+    name: &'a [u8],
+    value: &'a [u8],
+}
+
+/// The fields of `block` (a header block without or with its blank line), or `None` when a
+/// line is not a field line with a plain name (letters, digits, `-`, `_`) right before its
+/// colon, nor a continuation of one.
+fn fields(block: &[u8]) -> Option<Vec<Field<'_>>> {
+    let mut out: Vec<Field<'_>> = Vec::new();
+    let mut value_start = 0;
+    let mut line = 0;
+    while line < block.len() {
+        let end = memchr::memchr(b'\n', block.get(line..)?).map_or(block.len(), |p| line + p + 1);
+        let l = block.get(line..end)?;
+        if l == b"\n" || l == b"\r\n" {
+            break;
+        }
+        if matches!(l.first(), Some(b' ' | b'\t')) {
+            if out.is_empty() {
+                return None;
+            }
+        } else {
+            let n = l
+                .iter()
+                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-' || **b == b'_')
+                .count();
+            if n == 0 || l.get(n) != Some(&b':') {
+                return None;
+            }
+            if let Some(last) = out.last_mut() {
+                last.value = block.get(value_start..line)?;
+            }
+            out.push(Field {
+                name: l.get(..n)?,
+                value: &[],
+            });
+            value_start = line + n + 1;
+        }
+        line = end;
+    }
+    if let Some(last) = out.last_mut() {
+        last.value = block.get(value_start..line)?;
+    }
+    Some(out)
+}
+
+/// Whether a value holds only what the readers here take plainly: ASCII without encoded
+/// words.
+fn plain_value(v: &[u8]) -> bool {
+    v.is_ascii() && memchr::memchr_iter(b'=', v).all(|p| v.get(p + 1) != Some(&b'?'))
+}
+
+/// The one field named `name` among `fields`, `Ok(None)` without one, `Err` for two or a value
+/// not plain.
+fn single<'a>(fields: &[Field<'a>], name: &str) -> Result<Option<&'a [u8]>, ()> {
+    let mut found = None;
+    for f in fields {
+        if f.name.eq_ignore_ascii_case(name.as_bytes()) {
+            if found.is_some() || !plain_value(f.value) {
+                return Err(());
+            }
+            found = Some(f.value);
+        }
+    }
+    Ok(found)
+}
+
+/// One address as mail-parser's address parser makes it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Addr {
+    pub name: Option<String>,
+    pub address: Option<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    Name,
+    Address,
+    Comment,
+    Quote,
+}
+
+/// The token lists of mail-parser's `AddressParser` for one address (spaces pushed as
+/// tokens of their own, where its `add_token` pushes them).
+#[derive(Default)]
+struct Tokens<'v> {
+    name: Vec<&'v [u8]>,
+    mail: Vec<&'v [u8]>,
+    comment: Vec<&'v [u8]>,
+    /// The token being read (`start..end` in the value), and whether an `@` was seen in it
+    /// outside angle brackets.
+    token: Option<(usize, usize)>,
+    is_email: bool,
+}
+
+impl<'v> Tokens<'v> {
+    /// mail-parser's `add_token`.
+    fn add(&mut self, v: &'v [u8], state: State) {
+        let Some((s, e)) = self.token.take() else {
+            return;
+        };
+        let t = v.get(s..e).unwrap_or_default();
+        let (list, space) = match state {
+            State::Address => (&mut self.mail, false),
+            State::Name if self.is_email => (&mut self.mail, false),
+            State::Name => (&mut self.name, true),
+            State::Quote => (&mut self.name, false),
+            State::Comment => (&mut self.comment, true),
+        };
+        if space && !list.is_empty() {
+            list.push(b" ");
+        }
+        list.push(t);
+        self.is_email = false;
+    }
+
+    /// Extends the token being read to the byte before `i`.
+    fn extend(&mut self, i: usize) {
+        let start = self.token.map_or(i - 1, |(s, _)| s);
+        self.token = Some((start, i));
+    }
+}
+
+/// mail-parser's address parser (`parse_address`) on a plain value: the same states and token
+/// rules, for values without backslashes, groups (`:`, `;`), encoded words (`=?`), nested
+/// comments, line ends inside quotes or non-ASCII bytes (`None` for those).
+pub(crate) fn addresses(v: &[u8]) -> Option<Vec<Addr>> {
+    if !plain_value(v) || v.contains(&b'\\') {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut t = Tokens::default();
+    let mut state = State::Name;
+    let mut comment_back = State::Name;
+    let mut i = 0;
+    while let Some(&ch) = v.get(i) {
+        i += 1;
+        match (ch, state) {
+            (b'\n', State::Quote) => return None,
+            (b'\n', _) => {
+                t.add(v, state);
+                if matches!(v.get(i), Some(b' ' | b'\t')) {
+                    i += 1;
+                    continue;
+                }
+                break;
+            }
+            (b',', State::Name) => {
+                t.add(v, state);
+                add_address(&mut t, &mut out);
+                continue;
+            }
+            (b'<', State::Name) => {
+                t.is_email = false;
+                t.add(v, state);
+                state = State::Address;
+                continue;
+            }
+            (b'>', State::Address) => {
+                t.add(v, state);
+                state = State::Name;
+                continue;
+            }
+            (b'"', State::Name) => {
+                // (mail-parser adds the token before the quote once in the quote state.)
+                state = State::Quote;
+                t.add(v, state);
+                continue;
+            }
+            (b'"', State::Quote) => {
+                t.add(v, state);
+                state = State::Name;
+                continue;
+            }
+            (b'@', State::Name) => t.is_email = true,
+            (b' ' | b'\t', State::Quote) => {
+                t.extend(i);
+                continue;
+            }
+            (b' ' | b'\t' | b'\r', _) => continue,
+            (b'(', State::Comment) => return None,
+            (b'(', State::Name | State::Address) => {
+                comment_back = state;
+                t.add(v, state);
+                state = State::Comment;
+                continue;
+            }
+            (b')', State::Comment) => {
+                t.add(v, state);
+                state = comment_back;
+                continue;
+            }
+            (b':' | b';', State::Name) => return None,
+            _ => {}
+        }
+        t.extend(i);
+    }
+    add_address(&mut t, &mut out);
+    Some(out)
+}
+
+/// Joins a token list as mail-parser's `concat_tokens` does, and empties it.
+fn join(tokens: &mut Vec<&[u8]>) -> String {
+    let mut s = String::new();
+    for t in tokens.iter() {
+        s.push_str(std::str::from_utf8(t).unwrap_or_default());
+    }
+    tokens.clear();
+    s
+}
+
+/// mail-parser's `add_address`.
+fn add_address(t: &mut Tokens<'_>, out: &mut Vec<Addr>) {
+    let (has_name, has_mail, has_comment) = (
+        !t.name.is_empty(),
+        !t.mail.is_empty(),
+        !t.comment.is_empty(),
+    );
+    let addr = match (has_name, has_mail, has_comment) {
+        (true, true, true) => Addr {
+            name: Some(format!("{} ({})", join(&mut t.name), join(&mut t.comment))),
+            address: Some(join(&mut t.mail)),
+        },
+        (true, true, false) => Addr {
+            name: Some(join(&mut t.name)),
+            address: Some(join(&mut t.mail)),
+        },
+        (false, true, true) => Addr {
+            name: Some(join(&mut t.comment)),
+            address: Some(join(&mut t.mail)),
+        },
+        (false, true, false) => Addr {
+            name: None,
+            address: Some(join(&mut t.mail)),
+        },
+        (true, false, true) => {
+            let n = join(&mut t.name);
+            let c = join(&mut t.comment);
+            if !n.chars().any(char::is_whitespace) {
+                Addr {
+                    name: Some(c),
+                    address: Some(n),
+                }
+            } else {
+                Addr {
+                    name: Some(format!("{n} ({c})")),
+                    address: None,
+                }
+            }
+        }
+        (true, false, false) => Addr {
+            name: Some(join(&mut t.name)),
+            address: None,
+        },
+        (false, false, true) => Addr {
+            name: Some(join(&mut t.comment)),
+            address: None,
+        },
+        (false, false, false) => return,
+    };
+    out.push(addr);
+}
+
+/// mail-parser's unstructured text (`parse_unstructured`) of a value without encoded words:
+/// each line from its first to its last byte that is not a space, tab or `\r`, the lines
+/// joined with a space.
+pub(crate) fn text(v: &[u8]) -> Option<String> {
+    if !plain_value(v) {
+        return None;
+    }
+    let mut out = String::new();
+    for line in v.split(|&b| b == b'\n') {
+        let ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\r');
+        let Some(s) = line.iter().position(|b| !ws(b)) else {
+            continue;
+        };
+        let e = line.iter().rposition(|b| !ws(b)).map_or(s, |p| p + 1);
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(std::str::from_utf8(line.get(s..e)?).ok()?);
+    }
+    Some(out)
+}
+
+/// mail-parser's Message-ID (`parse_id`, then `as_text`) of a one-line value: `<id>` gives
+/// `id`, an empty value nothing; `None` (not read here) for anything else.
+fn message_id(v: &[u8]) -> Option<Option<String>> {
+    let t = v.trim_ascii();
+    if t.is_empty() || t == b"<>" {
+        return Some(None);
+    }
+    let id = t.strip_prefix(b"<")?.strip_suffix(b">")?;
+    if id
+        .iter()
+        .any(|b| b.is_ascii_whitespace() || *b == b'<' || *b == b'>')
+    {
+        return None;
+    }
+    Some(Some(std::str::from_utf8(id).ok()?.to_string()))
+}
+
+/// The returned message's fields from its header block, as [`mime`]'s `returned_of` reads
+/// them from mail-parser's parse.
+fn returned(block: &[u8]) -> Option<Returned> {
+    let fields = fields(block)?;
+    let get = |name| single(&fields, name).ok();
+    let mut to = Vec::new();
+    for name in ["to", "cc"] {
+        if let Some(v) = get(name)? {
+            to.extend(addresses(v)?.into_iter().filter_map(|a| a.address));
+        }
+    }
+    let from = match get("from")? {
+        Some(v) => addresses(v)?.into_iter().next().and_then(|a| a.address),
+        None => None,
+    };
+    let message_id = match get("message-id")? {
+        Some(v) => message_id(v)?,
+        None => None,
+    };
+    let jmrp_recipient = match get("x-hmxmroriginalrecipient")? {
+        Some(v) => crate::scan::clean_address(std::str::from_utf8(v).ok()?),
+        None => None,
+    };
+    Some(Returned {
+        message_id,
+        to,
+        from,
+        jmrp_recipient,
+    })
+}
+
+/// Type and subtype in lower case (`text/plain` without a Content-Type), as `walk_parts`
+/// takes them from mail-parser.
+fn types(ct: Option<&ContentType<'_>>) -> (String, String) {
+    match ct {
+        Some(ct) => (
+            String::from_utf8_lossy(ct.ctype).to_ascii_lowercase(),
+            String::from_utf8_lossy(ct.subtype).to_ascii_lowercase(),
+        ),
+        None => ("text".to_string(), "plain".to_string()),
+    }
+}
+
+fn charset<'c>(ct: Option<&ContentType<'c>>) -> Option<&'c str> {
+    ct.and_then(|c| c.charset)
+        .and_then(|c| std::str::from_utf8(c).ok())
+}
+
+/// [`Walked`] for `raw` from what the walk found (`found`, from a walk that did not give up),
+/// or `None` when something is not plain enough to be read here.
+pub(crate) fn walked<'a>(raw: &'a [u8], found: &Found<'a>) -> Option<Walked<'a>> {
+    if found.unread {
+        return None;
+    }
+    let (block, ct, body) = found.top?;
+    let top = fields(block)?;
+    if top.is_empty() {
+        return None;
+    }
+    let mut w = Walked::default();
+    if let Some(v) = single(&top, "from").ok()? {
+        if let Some(a) = addresses(v)?.into_iter().next() {
+            let (name, addr) = (
+                a.name.unwrap_or_default(),
+                a.address.clone().unwrap_or_default(),
+            );
+            let mut full = String::with_capacity(name.len() + 1 + addr.len());
+            full.push_str(&name);
+            full.push(' ');
+            full.push_str(&addr);
+            full.make_ascii_lowercase();
+            w.from_full = full;
+            w.from = a.address.unwrap_or_default();
+        }
+    }
+    if let Some(v) = single(&top, "to").ok()? {
+        w.to = addresses(v)?
+            .into_iter()
+            .filter_map(|a| a.address)
+            .collect();
+    }
+    if let Some(v) = single(&top, "subject").ok()? {
+        w.subject = text(v)?;
+    }
+    for f in &top {
+        if let Some(name) = mime::WANTED
+            .iter()
+            .find(|n| f.name.eq_ignore_ascii_case(n.as_bytes()))
+        {
+            if !f.value.is_ascii() {
+                return None;
+            }
+            let v = std::str::from_utf8(f.value).ok()?;
+            w.headers.push((name.to_string(), mime::raw_value(v)));
+        }
+    }
+    let mut html: Vec<Cow<'_, str>> = Vec::new();
+    let multipart = ct.is_some_and(|c| c.is("multipart"));
+    if multipart {
+        let ct = ct?;
+        if ct.sub_is("report") {
+            w.report_type = match ct.report_type {
+                Some(r) => Some(std::str::from_utf8(r).ok()?.to_ascii_lowercase()),
+                None => None,
+            };
+        }
+        for piece in &found.pieces {
+            match *piece {
+                Piece::Body { qp, ctype } => {
+                    let q = found.qps.get(qp)?;
+                    let (t, s) = types(ctype.as_ref());
+                    match q.kind {
+                        crate::mime::CutKind::Text => {
+                            let text = mime::decode_charset(&q.decoded, charset(ctype.as_ref()));
+                            mime::sort_text(&t, &s, Cow::Owned(text), true, &mut w, &mut html);
+                        }
+                        crate::mime::CutKind::Binary => {
+                            let text = mime::lossy(&q.decoded).into_owned();
+                            mime::sort_text(&t, &s, Cow::Owned(text), false, &mut w, &mut html);
+                        }
+                        crate::mime::CutKind::Ignored => {}
+                    }
+                }
+                Piece::Message { cut } => {
+                    let c = found.cuts.get(cut)?;
+                    if w.returned.is_none() {
+                        w.returned = Some(returned(raw.get(c.part_body..c.body)?)?);
+                    }
+                    if w.nested.len() < 4 {
+                        w.nested.push(Cow::Borrowed(
+                            raw.get(c.part_body..c.end).unwrap_or_default(),
+                        ));
+                    }
+                }
+            }
+        }
+    } else {
+        if !found.pieces.is_empty() || !mime::single_text(raw.get(..body)?) {
+            return None;
+        }
+        let (t, s) = types(ct.as_ref());
+        let text = mime::decode_charset(raw.get(body..)?, charset(ct.as_ref()));
+        mime::sort_text(&t, &s, Cow::Owned(text), true, &mut w, &mut html);
+    }
+    mime::finish(&mut w, &html);
+    Some(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corpus() -> Vec<(std::path::PathBuf, Vec<u8>)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/dsn-corpus/maildir");
+        let mut out = Vec::new();
+        let Ok(families) = std::fs::read_dir(&dir) else {
+            return out;
+        };
+        for fam in families.flatten() {
+            for f in std::fs::read_dir(fam.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                if let Ok(raw) = std::fs::read(f.path()) {
+                    out.push((f.path(), raw));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn corpus_reads_through_the_plain_path_as_through_a_whole_parse() {
+        let files = corpus();
+        if files.is_empty() {
+            eprintln!("no corpus at ../../shared/dsn-corpus/maildir: skipped");
+            return;
+        }
+        let mut plain = 0;
+        let mut same_as_whole = 0;
+        for (path, raw) in &files {
+            let (found, done) = crate::walk::walk(raw);
+            if done.is_err() {
+                continue;
+            }
+            if let Some(w) = walked(raw, &found) {
+                plain += 1;
+                let mine = Some(format!("{w:?}"));
+                let today = mime::shortened(raw).map(|w| format!("{w:?}"));
+                assert_eq!(mine, today, "{}", path.display());
+                // Where today's path reads as mail-parser's whole parse (all but a few
+                // attached messages holding a multipart, whose bytes it keeps otherwise).
+                if today == mime::whole(raw).map(|w| format!("{w:?}")) {
+                    same_as_whole += 1;
+                }
+            }
+        }
+        eprintln!(
+            "{plain} of {} reports read without mail-parser, {same_as_whole} of them as a whole parse",
+            files.len()
+        );
+        assert!(plain > 0);
+    }
+}
