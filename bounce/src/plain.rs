@@ -11,7 +11,7 @@
 //! Subject (and, in a returned message, each field read) at most once. Anything else gives
 //! `None`, and the caller parses with mail-parser as before.
 use crate::mime::{self, Returned, Walked};
-use crate::walk::{ContentType, Found, Piece};
+use crate::walk::{ContentType, Found, Piece, NAME};
 use std::borrow::Cow;
 
 /// One field of a header block: its name and its value from just after the colon to the end
@@ -24,44 +24,86 @@ struct Field<'a> {
 
 /// The fields of `block` (a header block without or with its blank line), or `None` when a
 /// line is not a field line with a plain name (letters, digits, `-`, `_`) right before its
-/// colon, nor a continuation of one.
-fn fields(block: &[u8]) -> Option<Vec<Field<'_>>> {
-    let mut out: Vec<Field<'_>> = Vec::new();
-    let mut value_start = 0;
+/// colon, nor a continuation of one, nor an odd line mail-parser skips
+/// ([`odd_line_ignored`]). Only the fields whose name `keep` accepts are returned.
+fn fields(block: &[u8], keep: fn(&[u8]) -> bool) -> Option<Vec<Field<'_>>> {
+    let mut out: Vec<Field<'_>> = Vec::with_capacity(8);
+    // Where the value of the last field starts, while its lines are read.
+    let mut open: Option<usize> = None;
+    // The last line that was not a continuation started a field with a plain name.
+    let mut plain = false;
     let mut line = 0;
+    let mut nls = memchr::memchr_iter(b'\n', block);
     while line < block.len() {
-        let end = memchr::memchr(b'\n', block.get(line..)?).map_or(block.len(), |p| line + p + 1);
+        let end = nls.next().map_or(block.len(), |p| p + 1);
         let l = block.get(line..end)?;
         if l == b"\n" || l == b"\r\n" {
             break;
         }
         if matches!(l.first(), Some(b' ' | b'\t')) {
-            if out.is_empty() {
+            // A continuation of no field (or of an odd line, a field of its own to
+            // mail-parser).
+            if !plain {
                 return None;
             }
         } else {
-            let n = l
-                .iter()
-                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-' || **b == b'_')
-                .count();
-            if n == 0 || l.get(n) != Some(&b':') {
+            if let (Some(s), Some(last)) = (open.take(), out.last_mut()) {
+                last.value = block.get(s..line)?;
+            }
+            let n = l.iter().take_while(|b| NAME[usize::from(**b)]).count();
+            plain = n > 0 && l.get(n) == Some(&b':');
+            if plain {
+                let name = l.get(..n)?;
+                if keep(name) {
+                    out.push(Field { name, value: &[] });
+                    open = Some(line + n + 1);
+                }
+            } else if !odd_line_ignored(l) {
                 return None;
             }
-            if let Some(last) = out.last_mut() {
-                last.value = block.get(value_start..line)?;
-            }
-            out.push(Field {
-                name: l.get(..n)?,
-                value: &[],
-            });
-            value_start = line + n + 1;
         }
         line = end;
     }
-    if let Some(last) = out.last_mut() {
-        last.value = block.get(value_start..line)?;
+    if let (Some(s), Some(last)) = (open, out.last_mut()) {
+        last.value = block.get(s..line)?;
     }
     Some(out)
+}
+
+/// Whether mail-parser reads the line `l` (not a continuation, no plain name right before a
+/// colon: an mbox `From ` line, say) as nothing read here: without a colon it drops it; with
+/// one, the bytes before it without white space name a field, which it skips unless it is one
+/// of those read (or a `Content-` field).
+fn odd_line_ignored(l: &[u8]) -> bool {
+    let Some(colon) = memchr::memchr(b':', l) else {
+        return true;
+    };
+    let mut name = [0u8; 32];
+    let mut n = 0;
+    for &b in l.get(..colon).unwrap_or_default() {
+        if b.is_ascii_whitespace() {
+            continue;
+        }
+        match name.get_mut(n) {
+            Some(slot) => *slot = b.to_ascii_lowercase(),
+            // Longer than any name read.
+            None => return true,
+        }
+        n += 1;
+    }
+    let name = name.get(..n).unwrap_or_default();
+    !(name.starts_with(b"content-")
+        || [
+            &b"from"[..],
+            b"to",
+            b"cc",
+            b"subject",
+            b"message-id",
+            b"mime-version",
+            b"x-hmxmroriginalrecipient",
+        ]
+        .contains(&name)
+        || mime::WANTED.iter().any(|w| w.as_bytes() == name))
 }
 
 /// Whether a value holds only what the readers here take plainly: ASCII without encoded
@@ -70,19 +112,53 @@ fn plain_value(v: &[u8]) -> bool {
     v.is_ascii() && memchr::memchr_iter(b'=', v).all(|p| v.get(p + 1) != Some(&b'?'))
 }
 
-/// The one field named `name` among `fields`, `Ok(None)` without one, `Err` for two or a value
-/// not plain.
+/// The one field named `name` among `fields`, `Ok(None)` without one, `Err` for two.
 fn single<'a>(fields: &[Field<'a>], name: &str) -> Result<Option<&'a [u8]>, ()> {
     let mut found = None;
     for f in fields {
         if f.name.eq_ignore_ascii_case(name.as_bytes()) {
-            if found.is_some() || !plain_value(f.value) {
+            if found.is_some() {
                 return Err(());
             }
             found = Some(f.value);
         }
     }
     Ok(found)
+}
+
+/// What is read of an address field: its first address (mail-parser's `Address::first`) and
+/// the addresses of all its entries that have one.
+struct Addresses {
+    first: Option<Addr>,
+    all: Vec<String>,
+}
+
+/// The address field `name` (`From`, `To` or `Cc`) with value `v`: read here when plain, else
+/// by mail-parser from the field alone.
+fn address_field(name: &str, v: &[u8]) -> Option<Addresses> {
+    if let Some(list) = addresses(v) {
+        let all = list.iter().filter_map(|a| a.address.clone()).collect();
+        return Some(Addresses {
+            first: list.into_iter().next(),
+            all,
+        });
+    }
+    mime::field_alone(name, v, |m| {
+        let a = match name {
+            "From" => m.from(),
+            "To" => m.to(),
+            _ => m.cc(),
+        };
+        let mut all = Vec::new();
+        mime::all_addrs(a, &mut all);
+        Addresses {
+            first: a.and_then(|a| a.first()).map(|f| Addr {
+                name: f.name().map(str::to_string),
+                address: f.address().map(str::to_string),
+            }),
+            all,
+        }
+    })
 }
 
 /// One address as mail-parser's address parser makes it.
@@ -320,27 +396,59 @@ fn message_id(v: &[u8]) -> Option<Option<String>> {
     Some(Some(std::str::from_utf8(id).ok()?.to_string()))
 }
 
+/// The fields of a returned message read here.
+const RETURNED_READ: &[&str] = &["to", "cc", "from", "message-id", "x-hmxmroriginalrecipient"];
+
+/// The fields of the report's own header block read here besides [`mime::WANTED`].
+const TOP_READ: &[&str] = &["from", "to", "subject"];
+
+/// Whether a name of each length (up to 31) is among those of [`TOP_READ`] or
+/// [`mime::WANTED`].
+static TOP_LENGTHS: [bool; 32] = {
+    let mut t = [false; 32];
+    let mut i = 0;
+    while i < TOP_READ.len() {
+        t[TOP_READ[i].len()] = true;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < mime::WANTED.len() {
+        t[mime::WANTED[i].len()] = true;
+        i += 1;
+    }
+    t
+};
+
 /// The returned message's fields from its header block, as [`mime`]'s `returned_of` reads
 /// them from mail-parser's parse.
 fn returned(block: &[u8]) -> Option<Returned> {
-    let fields = fields(block)?;
+    let fields = fields(block, |n| {
+        matches!(n.len(), 2 | 4 | 10 | 24)
+            && RETURNED_READ
+                .iter()
+                .any(|r| n.eq_ignore_ascii_case(r.as_bytes()))
+    })?;
     let get = |name| single(&fields, name).ok();
     let mut to = Vec::new();
-    for name in ["to", "cc"] {
+    for (name, field) in [("to", "To"), ("cc", "Cc")] {
         if let Some(v) = get(name)? {
-            to.extend(addresses(v)?.into_iter().filter_map(|a| a.address));
+            to.extend(address_field(field, v)?.all);
         }
     }
     let from = match get("from")? {
-        Some(v) => addresses(v)?.into_iter().next().and_then(|a| a.address),
+        Some(v) => address_field("From", v)?.first.and_then(|a| a.address),
         None => None,
     };
     let message_id = match get("message-id")? {
-        Some(v) => message_id(v)?,
+        Some(v) => match message_id(v) {
+            Some(id) => id,
+            None => mime::field_alone("Message-ID", v, |m| m.message_id().map(str::to_string))?,
+        },
         None => None,
     };
     let jmrp_recipient = match get("x-hmxmroriginalrecipient")? {
-        Some(v) => crate::scan::clean_address(std::str::from_utf8(v).ok()?),
+        Some(v) if v.is_ascii() => crate::scan::clean_address(std::str::from_utf8(v).ok()?),
+        Some(_) => return None,
         None => None,
     };
     Some(Returned {
@@ -353,13 +461,14 @@ fn returned(block: &[u8]) -> Option<Returned> {
 
 /// Type and subtype in lower case (`text/plain` without a Content-Type), as `walk_parts`
 /// takes them from mail-parser.
-fn types(ct: Option<&ContentType<'_>>) -> (String, String) {
+fn types<'c>(ct: Option<&ContentType<'c>>) -> (Cow<'c, str>, Cow<'c, str>) {
+    let lower = |b: &'c [u8]| match std::str::from_utf8(b) {
+        Ok(s) if !s.bytes().any(|c| c.is_ascii_uppercase()) => Cow::Borrowed(s),
+        _ => Cow::Owned(String::from_utf8_lossy(b).to_ascii_lowercase()),
+    };
     match ct {
-        Some(ct) => (
-            String::from_utf8_lossy(ct.ctype).to_ascii_lowercase(),
-            String::from_utf8_lossy(ct.subtype).to_ascii_lowercase(),
-        ),
-        None => ("text".to_string(), "plain".to_string()),
+        Some(ct) => (lower(ct.ctype), lower(ct.subtype)),
+        None => (Cow::Borrowed("text"), Cow::Borrowed("plain")),
     }
 }
 
@@ -375,13 +484,22 @@ pub(crate) fn walked<'a>(raw: &'a [u8], found: &Found<'a>) -> Option<Walked<'a>>
         return None;
     }
     let (block, ct, body) = found.top?;
-    let top = fields(block)?;
+    let top = fields(block, |n| {
+        // Most fields (Received, signatures) are told apart by their length alone.
+        TOP_LENGTHS.get(n.len()).is_some_and(|l| *l)
+            && (TOP_READ
+                .iter()
+                .any(|r| n.eq_ignore_ascii_case(r.as_bytes()))
+                || mime::WANTED
+                    .iter()
+                    .any(|r| n.eq_ignore_ascii_case(r.as_bytes())))
+    })?;
     if top.is_empty() {
         return None;
     }
     let mut w = Walked::default();
     if let Some(v) = single(&top, "from").ok()? {
-        if let Some(a) = addresses(v)?.into_iter().next() {
+        if let Some(a) = address_field("From", v)?.first {
             let (name, addr) = (
                 a.name.unwrap_or_default(),
                 a.address.clone().unwrap_or_default(),
@@ -396,13 +514,15 @@ pub(crate) fn walked<'a>(raw: &'a [u8], found: &Found<'a>) -> Option<Walked<'a>>
         }
     }
     if let Some(v) = single(&top, "to").ok()? {
-        w.to = addresses(v)?
-            .into_iter()
-            .filter_map(|a| a.address)
-            .collect();
+        w.to = address_field("To", v)?.all;
     }
     if let Some(v) = single(&top, "subject").ok()? {
-        w.subject = text(v)?;
+        w.subject = match text(v) {
+            Some(t) => t,
+            None => mime::field_alone("Subject", v, |m| {
+                m.subject().unwrap_or_default().to_string()
+            })?,
+        };
     }
     for f in &top {
         if let Some(name) = mime::WANTED
@@ -412,7 +532,11 @@ pub(crate) fn walked<'a>(raw: &'a [u8], found: &Found<'a>) -> Option<Walked<'a>>
             if !f.value.is_ascii() {
                 return None;
             }
-            let v = std::str::from_utf8(f.value).ok()?;
+            // Without its line end (trimmed anyway), a value of one line is taken as it is.
+            let v = f.value;
+            let v = v.strip_suffix(b"\n").unwrap_or(v);
+            let v = v.strip_suffix(b"\r").unwrap_or(v);
+            let v = std::str::from_utf8(v).ok()?;
             w.headers.push((name.to_string(), mime::raw_value(v)));
         }
     }

@@ -117,7 +117,7 @@ static TOKEN: [bool; 256] = {
 
 /// The bytes of a plain field name (letters, digits, `-`, `_`), as a table: the report's own
 /// header block is long (Received chains, signatures), and each of its names is read here.
-static NAME: [bool; 256] = {
+pub(crate) static NAME: [bool; 256] = {
     let mut t = [false; 256];
     let mut b = 0;
     while b < 256 {
