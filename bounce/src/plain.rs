@@ -112,18 +112,14 @@ fn plain_value(v: &[u8]) -> bool {
     v.is_ascii() && memchr::memchr_iter(b'=', v).all(|p| v.get(p + 1) != Some(&b'?'))
 }
 
-/// The one field named `name` among `fields`, `Ok(None)` without one, `Err` for two.
-fn single<'a>(fields: &[Field<'a>], name: &str) -> Result<Option<&'a [u8]>, ()> {
-    let mut found = None;
-    for f in fields {
-        if f.name.eq_ignore_ascii_case(name.as_bytes()) {
-            if found.is_some() {
-                return Err(());
-            }
-            found = Some(f.value);
-        }
-    }
-    Ok(found)
+/// The value of the last field named `name` among `fields`: the one mail-parser's
+/// `header_value` and `header` (and so `from()`, `to()`, `header_raw`, ...) find.
+fn last<'a>(fields: &[Field<'a>], name: &str) -> Option<&'a [u8]> {
+    fields
+        .iter()
+        .rev()
+        .find(|f| f.name.eq_ignore_ascii_case(name.as_bytes()))
+        .map(|f| f.value)
 }
 
 /// What is read of an address field: its first address (mail-parser's `Address::first`) and
@@ -297,7 +293,7 @@ pub(crate) fn addresses(v: &[u8]) -> Option<Vec<Addr>> {
 
 /// Joins a token list as mail-parser's `concat_tokens` does, and empties it.
 fn join(tokens: &mut Vec<&[u8]>) -> String {
-    let mut s = String::new();
+    let mut s = String::with_capacity(tokens.iter().map(|t| t.len()).sum());
     for t in tokens.iter() {
         s.push_str(std::str::from_utf8(t).unwrap_or_default());
     }
@@ -402,18 +398,28 @@ const RETURNED_READ: &[&str] = &["to", "cc", "from", "message-id", "x-hmxmrorigi
 /// The fields of the report's own header block read here besides [`mime::WANTED`].
 const TOP_READ: &[&str] = &["from", "to", "subject"];
 
-/// Whether a name of each length (up to 31) is among those of [`TOP_READ`] or
-/// [`mime::WANTED`].
-static TOP_LENGTHS: [bool; 32] = {
-    let mut t = [false; 32];
+/// A bit for the first letter of a name (any case), none for other bytes.
+const fn letter(b: u8) -> u32 {
+    let l = b.to_ascii_lowercase();
+    if l.is_ascii_lowercase() {
+        1 << (l - b'a')
+    } else {
+        0
+    }
+}
+
+/// For each name length (up to 31), the first letters of the names of [`TOP_READ`] and
+/// [`mime::WANTED`] of that length.
+static TOP_LENGTHS: [u32; 32] = {
+    let mut t = [0u32; 32];
     let mut i = 0;
     while i < TOP_READ.len() {
-        t[TOP_READ[i].len()] = true;
+        t[TOP_READ[i].len()] |= letter(TOP_READ[i].as_bytes()[0]);
         i += 1;
     }
     let mut i = 0;
     while i < mime::WANTED.len() {
-        t[mime::WANTED[i].len()] = true;
+        t[mime::WANTED[i].len()] |= letter(mime::WANTED[i].as_bytes()[0]);
         i += 1;
     }
     t
@@ -428,25 +434,25 @@ fn returned(block: &[u8]) -> Option<Returned> {
                 .iter()
                 .any(|r| n.eq_ignore_ascii_case(r.as_bytes()))
     })?;
-    let get = |name| single(&fields, name).ok();
+    let get = |name| last(&fields, name);
     let mut to = Vec::new();
     for (name, field) in [("to", "To"), ("cc", "Cc")] {
-        if let Some(v) = get(name)? {
+        if let Some(v) = get(name) {
             to.extend(address_field(field, v)?.all);
         }
     }
-    let from = match get("from")? {
+    let from = match get("from") {
         Some(v) => address_field("From", v)?.first.and_then(|a| a.address),
         None => None,
     };
-    let message_id = match get("message-id")? {
+    let message_id = match get("message-id") {
         Some(v) => match message_id(v) {
             Some(id) => id,
             None => mime::field_alone("Message-ID", v, |m| m.message_id().map(str::to_string))?,
         },
         None => None,
     };
-    let jmrp_recipient = match get("x-hmxmroriginalrecipient")? {
+    let jmrp_recipient = match get("x-hmxmroriginalrecipient") {
         Some(v) if v.is_ascii() => crate::scan::clean_address(std::str::from_utf8(v).ok()?),
         Some(_) => return None,
         None => None,
@@ -485,8 +491,10 @@ pub(crate) fn walked<'a>(raw: &'a [u8], found: &Found<'a>) -> Option<Walked<'a>>
     }
     let (block, ct, body) = found.top?;
     let top = fields(block, |n| {
-        // Most fields (Received, signatures) are told apart by their length alone.
-        TOP_LENGTHS.get(n.len()).is_some_and(|l| *l)
+        // Most fields (Received, signatures) are told apart by their length and first letter.
+        n.first()
+            .zip(TOP_LENGTHS.get(n.len()))
+            .is_some_and(|(f, m)| m & letter(*f) != 0)
             && (TOP_READ
                 .iter()
                 .any(|r| n.eq_ignore_ascii_case(r.as_bytes()))
@@ -498,7 +506,7 @@ pub(crate) fn walked<'a>(raw: &'a [u8], found: &Found<'a>) -> Option<Walked<'a>>
         return None;
     }
     let mut w = Walked::default();
-    if let Some(v) = single(&top, "from").ok()? {
+    if let Some(v) = last(&top, "from") {
         if let Some(a) = address_field("From", v)?.first {
             let (name, addr) = (
                 a.name.unwrap_or_default(),
@@ -513,10 +521,10 @@ pub(crate) fn walked<'a>(raw: &'a [u8], found: &Found<'a>) -> Option<Walked<'a>>
             w.from = a.address.unwrap_or_default();
         }
     }
-    if let Some(v) = single(&top, "to").ok()? {
+    if let Some(v) = last(&top, "to") {
         w.to = address_field("To", v)?.all;
     }
-    if let Some(v) = single(&top, "subject").ok()? {
+    if let Some(v) = last(&top, "subject") {
         w.subject = match text(v) {
             Some(t) => t,
             None => mime::field_alone("Subject", v, |m| {
