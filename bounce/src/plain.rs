@@ -658,4 +658,199 @@ mod tests {
         );
         assert!(plain > 0);
     }
+
+    /// mail-parser's addresses of the `From` field `value`, as (name, address) pairs.
+    fn parser_addresses(value: &str) -> Vec<Addr> {
+        mime::field_alone("From", value.as_bytes(), |m| {
+            m.from()
+                .map(|a| {
+                    a.iter()
+                        .map(|x| Addr {
+                            name: x.name().map(str::to_string),
+                            address: x.address().map(str::to_string),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn addresses_read_as_mail_parser_reads_them() {
+        let plain = [
+            " a@b.example\r\n",
+            " <a@b.example>\n",
+            " Mail Delivery System <MAILER-DAEMON@mx.example>\r\n",
+            " Mail  Delivery\tSystem  <m@x.example>  \r\n",
+            " MAILER-DAEMON@mx.example (Mail Delivery System)\r\n",
+            " MAILER-DAEMON <>\r\n",
+            " <>\r\n",
+            " \"Neko, Nyaan\" <n@y.example>\r\n",
+            " \" spaced \" <n@y.example>\r\n",
+            " Foo \"Bar\" <x@y.example>\r\n",
+            " \"a@b.example\" <c@d.example>\r\n",
+            " a@b.example, c@d.example,\r\n e@f.example\r\n",
+            " a@b.example,,\r\n\tName <c@d.example> (note)\r\n",
+            " postmaster\r\n",
+            " postmaster (Mail System)\r\n",
+            " Mail System (postmaster)\r\n",
+            " (only a comment)\r\n",
+            " foo bar@x.example\r\n",
+            " <a@b.example> trailing\r\n",
+            " <a@b.example (inside)>\r\n",
+            " <a b@c.example>\r\n",
+            " a@b.example >odd<\r\n",
+            " x\r@y.example\r\n",
+            " bounce+a=b@x.example\r\n",
+            " Name\r\n <folded@x.example>\r\n",
+            "",
+            " \r\n",
+        ];
+        for v in plain {
+            let mine = addresses(v.as_bytes());
+            assert!(mine.is_some(), "{v:?} not read here");
+            assert_eq!(mine.unwrap(), parser_addresses(v), "{v:?}");
+        }
+        // Left to mail-parser, which still reads them through the field alone.
+        let odd = [
+            " undisclosed-recipients:;\r\n",
+            " list: a@b.example, c@d.example;\r\n",
+            " =?utf-8?q?Mail_Delivery?= <m@x.example>\r\n",
+            " \"a\\\"b\" <x@y.example>\r\n",
+            " a@b.example (x (y))\r\n",
+            " \"quoted\r\n line\" <x@y.example>\r\n",
+            " Empf\u{e4}nger <x@y.example>\r\n",
+        ];
+        for v in odd {
+            assert_eq!(addresses(v.as_bytes()), None, "{v:?}");
+            let a = address_field("From", v.as_bytes()).unwrap();
+            let want =
+                mime::field_alone("From", v.as_bytes(), |m| mime::first_addr(m.from())).unwrap();
+            assert_eq!(a.first.and_then(|f| f.address), want, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn subjects_and_ids_read_as_mail_parser_reads_them() {
+        for v in [
+            " Undelivered Mail Returned to Sender\r\n",
+            "   spaced   out  \t\r\n",
+            " folded\r\n  subject\r\n\tagain\r\n",
+            " \r\n",
+            "",
+            " a = b ?\r\n",
+        ] {
+            let want = mime::field_alone("Subject", v.as_bytes(), |m| {
+                m.subject().unwrap_or_default().to_string()
+            });
+            assert_eq!(text(v.as_bytes()), want, "{v:?}");
+        }
+        for v in [" =?utf-8?q?caf=C3=A9?=\r\n", " caf\u{e9}\r\n"] {
+            assert_eq!(text(v.as_bytes()), None, "{v:?}");
+        }
+        for v in [
+            " <m@y.example>\r\n",
+            "\r\n <m@y.example>\r\n",
+            " <>\r\n",
+            " \r\n",
+        ] {
+            let want = mime::field_alone("Message-ID", v.as_bytes(), |m| {
+                m.message_id().map(str::to_string)
+            })
+            .unwrap();
+            assert_eq!(message_id(v.as_bytes()), Some(want), "{v:?}");
+        }
+        for v in [" <a@b> <c@d>\r\n", " m@y.example\r\n", " <a b>\r\n"] {
+            assert_eq!(message_id(v.as_bytes()), None, "{v:?}");
+        }
+    }
+
+    /// A report with the top fields `top`, the part `extra` after its human-readable part, and
+    /// an attached message whose header block is `returned`.
+    fn report(top: &str, extra: &str, returned: &str) -> Vec<u8> {
+        format!(
+            "{top}Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nSorry, no.\r\n{extra}--B\r\nContent-Type: message/delivery-status\r\n\r\nFinal-Recipient: rfc822; r@x.example\r\nStatus: 5.1.1\r\n--B\r\nContent-Type: message/rfc822\r\n\r\n{returned}\r\nbody\r\n--B--\r\n"
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn reports_read_through_the_plain_path_or_not_as_through_a_whole_parse() {
+        let top = "From: Mail Delivery System <MAILER-DAEMON@mx.example>\r\nTo: s@y.example\r\nSubject: Undelivered\r\nX-Failed-Recipients: r@x.example\r\n";
+        let returned = "Received: from a\r\n\tby b\r\nTo: r@x.example\r\nFrom: s@y.example\r\nMessage-ID: <m@y.example>\r\n";
+        // (top fields, extra part, returned header block, read on the plain path)
+        let cases: Vec<(String, &str, String, bool)> = vec![
+            (top.into(), "", returned.into(), true),
+            // The fields read are found among odd lines, repeats and folds.
+            (format!("From MAILER-DAEMON  Thu May 28 19:08:03 2009\r\nno colon here\r\n{top}"), "", returned.into(), true),
+            (top.replace("To: s@y.example", "To: s@y.example\r\nTo: \"t, u\" <t@y.example>,\r\n v@y.example"), "", returned.into(), true),
+            (top.replace("Undelivered", "=?utf-8?b?VW5kZWxpdmVyZWQ=?= mail"), "", returned.into(), true),
+            (top.replace("Undelivered", "caf\u{e9}\r\n  folded"), "", returned.into(), true),
+            (top.replace("Mail Delivery System <MAILER-DAEMON@mx.example>", "MAILER-DAEMON@mx.example (Mail Delivery System)"), "", returned.into(), true),
+            (top.replace("To: s@y.example", "To: list: a@b.example, c@d.example;"), "", returned.into(), true),
+            (top.replace("X-Failed", "Precedence: bulk\r\nList-Id:\r\n <l.example>\r\nX-Failed"), "", returned.into(), true),
+            (top.into(), "", returned.replace("To: r@x.example", "To: undisclosed-recipients:;\r\nCc: \"R, X\" <r@x.example>"), true),
+            (top.into(), "", returned.replace("To: r@x.example", "To: a@x.example\r\nTo: r@x.example\r\nX-HmXmrOriginalRecipient: <j@x.example>"), true),
+            (top.into(), "", returned.replace("<m@y.example>", "<m@y.example> (comment)"), true),
+            // An odd line mail-parser would read as a field read: the whole parse.
+            (top.replace("X-Failed", "X-Mailer : odd\r\nX-Failed"), "", returned.into(), false),
+            (format!("To : t@y.example\r\n{top}"), "", returned.into(), false),
+            // A base64 text part or a transfer-encoded attached message: mail-parser decodes it.
+            (top.into(), "--B\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\nVXNlciB1bmtub3du\r\n", returned.into(), false),
+            (top.into(), "--B\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\nVG86IHJAeC5leGFtcGxlDQoNCmJvZHkNCg==\r\n", returned.into(), false),
+            // Non-ASCII in a raw field kept, or in the returned X-HmXmrOriginalRecipient.
+            (top.replace("X-Failed-Recipients: r@x.example", "X-Failed-Recipients: r\u{e9}@x.example"), "", returned.into(), false),
+            (top.into(), "", format!("{returned}X-HmXmrOriginalRecipient: r\u{e9}@x.example\r\n"), false),
+        ];
+        for (top, extra, returned, on_plain) in &cases {
+            let raw = report(top, extra, returned);
+            let (found, done) = crate::walk::walk(&raw);
+            assert_eq!(done, Ok(()), "{top:?}");
+            assert_eq!(
+                walked(&raw, &found).is_some(),
+                *on_plain,
+                "{top:?} {extra:?} {returned:?}"
+            );
+            let w = mime::walk(&raw).map(|w| format!("{w:?}"));
+            assert_eq!(
+                w,
+                mime::whole(&raw).map(|w| format!("{w:?}")),
+                "{top:?} {extra:?} {returned:?}"
+            );
+            assert_eq!(w, mime::shortened(&raw).map(|w| format!("{w:?}")));
+        }
+        // An odd line in a returned header block that mail-parser reads as a field read: left
+        // to the shortened copy, which drops it (where a whole parse reads it as `To`).
+        let raw = report(
+            top,
+            "",
+            &returned.replace("To: r@x.example", "T o: r@x.example"),
+        );
+        let (found, done) = crate::walk::walk(&raw);
+        assert_eq!(done, Ok(()));
+        assert!(walked(&raw, &found).is_none());
+        assert_eq!(
+            mime::walk(&raw).map(|w| format!("{w:?}")),
+            mime::shortened(&raw).map(|w| format!("{w:?}"))
+        );
+        // A single text, plain or quoted-printable (left to mail-parser).
+        for (fields, on_plain) in [
+            ("Content-Type: text/plain; charset=iso-8859-1\r\n", true),
+            ("", true),
+            ("Content-Type: text/html\r\n", true),
+            (
+                "Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n",
+                false,
+            ),
+        ] {
+            let mut raw = format!("{top}{fields}\r\n").into_bytes();
+            raw.extend_from_slice(b"Empf\xe4nger <r@x.example> unbekannt\r\n550 5.1.1 =3D\r\n");
+            let (found, done) = crate::walk::walk(&raw);
+            assert_eq!(done, Ok(()));
+            assert_eq!(walked(&raw, &found).is_some(), on_plain, "{fields:?}");
+            let w = mime::walk(&raw).map(|w| format!("{w:?}"));
+            assert_eq!(w, mime::whole(&raw).map(|w| format!("{w:?}")), "{fields:?}");
+        }
+    }
 }
