@@ -123,7 +123,8 @@ fn last<'a>(fields: &[Field<'a>], name: &str) -> Option<&'a [u8]> {
 }
 
 /// What is read of an address field: its first address (mail-parser's `Address::first`) and
-/// the addresses of all its entries that have one.
+/// the addresses of all its entries that have one (of a `From`, only the first is read when
+/// it is read here; of a `To` or `Cc`, only all).
 struct Addresses {
     first: Option<Addr>,
     all: Vec<String>,
@@ -133,10 +134,17 @@ struct Addresses {
 /// by mail-parser from the field alone.
 fn address_field(name: &str, v: &[u8]) -> Option<Addresses> {
     if let Some(list) = addresses(v) {
-        let all = list.iter().filter_map(|a| a.address.clone()).collect();
-        return Some(Addresses {
-            first: list.into_iter().next(),
-            all,
+        // A From is read for its first address, a To or Cc for all of them.
+        return Some(if name == "From" {
+            Addresses {
+                first: list.into_iter().next(),
+                all: Vec::new(),
+            }
+        } else {
+            Addresses {
+                first: None,
+                all: list.into_iter().filter_map(|a| a.address).collect(),
+            }
         });
     }
     mime::field_alone(name, v, |m| {
@@ -176,13 +184,44 @@ enum State {
 /// tokens of their own, where its `add_token` pushes them).
 #[derive(Default)]
 struct Tokens<'v> {
-    name: Vec<&'v [u8]>,
-    mail: Vec<&'v [u8]>,
-    comment: Vec<&'v [u8]>,
+    name: List<'v>,
+    mail: List<'v>,
+    comment: List<'v>,
     /// The token being read (`start..end` in the value), and whether an `@` was seen in it
     /// outside angle brackets.
     token: Option<(usize, usize)>,
     is_email: bool,
+}
+
+/// The most tokens (spaces included) a list holds here; a longer one is left to
+/// mail-parser.
+const MAX_TOKENS: usize = 8;
+
+/// A token list without allocation (most hold one token).
+#[derive(Default)]
+struct List<'v> {
+    tokens: [&'v [u8]; MAX_TOKENS],
+    len: usize,
+    /// More tokens came than it holds.
+    overflow: bool,
+}
+
+impl<'v> List<'v> {
+    fn push(&mut self, t: &'v [u8]) {
+        match self.tokens.get_mut(self.len) {
+            Some(slot) => {
+                *slot = t;
+                self.len += 1;
+            }
+            None => self.overflow = true,
+        }
+    }
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    fn iter(&self) -> impl Iterator<Item = &&'v [u8]> {
+        self.tokens.iter().take(self.len)
+    }
 }
 
 impl<'v> Tokens<'v> {
@@ -217,7 +256,7 @@ impl<'v> Tokens<'v> {
 /// rules, for values without backslashes, groups (`:`, `;`), encoded words (`=?`), nested
 /// comments, line ends inside quotes or non-ASCII bytes (`None` for those).
 pub(crate) fn addresses(v: &[u8]) -> Option<Vec<Addr>> {
-    if !plain_value(v) || v.contains(&b'\\') {
+    if !plain_value(v) || memchr::memchr(b'\\', v).is_some() {
         return None;
     }
     let mut out = Vec::new();
@@ -288,21 +327,28 @@ pub(crate) fn addresses(v: &[u8]) -> Option<Vec<Addr>> {
         t.extend(i);
     }
     add_address(&mut t, &mut out);
+    // (A list that overflowed stays marked.)
+    if t.name.overflow || t.mail.overflow || t.comment.overflow {
+        return None;
+    }
     Some(out)
 }
 
 /// Joins a token list as mail-parser's `concat_tokens` does, and empties it.
-fn join(tokens: &mut Vec<&[u8]>) -> String {
+fn join(tokens: &mut List<'_>) -> String {
     let mut s = String::with_capacity(tokens.iter().map(|t| t.len()).sum());
     for t in tokens.iter() {
         s.push_str(std::str::from_utf8(t).unwrap_or_default());
     }
-    tokens.clear();
+    tokens.len = 0;
     s
 }
 
 /// mail-parser's `add_address`.
 fn add_address(t: &mut Tokens<'_>, out: &mut Vec<Addr>) {
+    if t.name.overflow || t.mail.overflow || t.comment.overflow {
+        return;
+    }
     let (has_name, has_mail, has_comment) = (
         !t.name.is_empty(),
         !t.mail.is_empty(),
@@ -689,6 +735,7 @@ mod tests {
             " \"Neko, Nyaan\" <n@y.example>\r\n",
             " \" spaced \" <n@y.example>\r\n",
             " Foo \"Bar\" <x@y.example>\r\n",
+            " \"a\" \"b\" (c) \"d\" <x@y.example>\r\n",
             " \"a@b.example\" <c@d.example>\r\n",
             " a@b.example, c@d.example,\r\n e@f.example\r\n",
             " a@b.example,,\r\n\tName <c@d.example> (note)\r\n",
@@ -721,6 +768,8 @@ mod tests {
             " a@b.example (x (y))\r\n",
             " \"quoted\r\n line\" <x@y.example>\r\n",
             " Empf\u{e4}nger <x@y.example>\r\n",
+            // More name tokens than a list holds here.
+            " \"a\" \"b\" \"c\" \"d\" \"e\" \"f\" \"g\" \"h\" \"i\" <x@y.example>\r\n",
         ];
         for v in odd {
             assert_eq!(addresses(v.as_bytes()), None, "{v:?}");
@@ -851,6 +900,30 @@ mod tests {
             assert_eq!(walked(&raw, &found).is_some(), on_plain, "{fields:?}");
             let w = mime::walk(&raw).map(|w| format!("{w:?}"));
             assert_eq!(w, mime::whole(&raw).map(|w| format!("{w:?}")), "{fields:?}");
+        }
+    }
+
+    #[test]
+    fn damaged_reports_read_as_through_the_shortened_copy() {
+        let report = report(
+            "From: \"Mail, Delivery\" <MAILER-DAEMON@mx.example>\r\nTo: s@y.example,\r\n t@y.example\r\nSubject: =?utf-8?q?Undelivered?= now\r\n",
+            "",
+            "To: R (x) <r@x.example>\r\nMessage-ID: <m@y.example>\r\n",
+        );
+        let check = |raw: &[u8]| {
+            let w = mime::walk(raw).map(|w| format!("{w:?}"));
+            let today = mime::shortened(raw).map(|w| format!("{w:?}"));
+            assert_eq!(w, today, "{:?}", String::from_utf8_lossy(raw));
+        };
+        for n in 0..=report.len() {
+            check(&report[..n]);
+            for b in [b'\n', b':', b'"', b' ', b'<', b'('] {
+                let mut d = report.clone();
+                if let Some(x) = d.get_mut(n) {
+                    *x = b;
+                }
+                check(&d);
+            }
         }
     }
 }
