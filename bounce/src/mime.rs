@@ -16,6 +16,11 @@
 //! ([`top_fields`]; Received chains and signatures are most of a report's headers). If
 //! mail-parser does not see the parts where the scan found them, the message is parsed whole,
 //! as before.
+//!
+//! Most reports do not get that far: when the forward walk ([`crate::walk`]) read every part
+//! and the header values read are plain, [`crate::plain`] builds the result from the walk's
+//! findings and the raw header blocks, through the same sorting ([`sort_text`]), and
+//! mail-parser is not run at all (or only on a single field it reads in its own way).
 use mail_parser::decoders::charsets::map::charset_decoder;
 use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
 use std::borrow::Cow;
