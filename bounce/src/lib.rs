@@ -23,7 +23,9 @@
 //!
 //! # Layout
 //! - `mime`: sorts the parts of the message (report headers, delivery-status,
-//!   feedback-report, human-readable text, the returned original).
+//!   feedback-report, human-readable text, the returned original). `walk`: the forward walk
+//!   over its MIME structure; `plain`: the result built from the walk without mail-parser
+//!   when every part and value read is plain.
 //! - `fields` / `dsn`: RFC 3464 / RFC 6533 field blocks.
 //! - `text`: the human-readable text of non-standard reports (qmail, Exim, Exchange, ...).
 //! - `ses`: Amazon SES JSON notifications. `arf`: RFC 5965 feedback reports.
@@ -37,6 +39,7 @@ mod autoreply;
 mod dsn;
 mod fields;
 mod mime;
+mod plain;
 pub mod reason;
 mod report;
 mod scan;

@@ -16,6 +16,11 @@
 //! ([`top_fields`]; Received chains and signatures are most of a report's headers). If
 //! mail-parser does not see the parts where the scan found them, the message is parsed whole,
 //! as before.
+//!
+//! Most reports do not get that far: when the forward walk ([`crate::walk`]) read every part
+//! and the header values read are plain, [`crate::plain`] builds the result from the walk's
+//! findings and the raw header blocks, through the same sorting ([`sort_text`]), and
+//! mail-parser is not run at all (or only on a single field it reads in its own way).
 use mail_parser::decoders::charsets::map::charset_decoder;
 use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
 use std::borrow::Cow;
@@ -28,7 +33,7 @@ use std::sync::LazyLock;
 /// never look at the parsed value. Of the other MIME headers, mail-parser reads only
 /// Content-Disposition, to sort parts into its body and attachment lists (and `Binary` from
 /// `InlineBinary`), which are not used here.
-static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
+pub(crate) static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
     MessageParser::new()
         .default_header_ignore()
         .header_content_type(HeaderName::ContentType)
@@ -92,7 +97,7 @@ impl Walked<'_> {
     }
 }
 
-const WANTED: &[&str] = &[
+pub(crate) const WANTED: &[&str] = &[
     "auto-submitted",
     "precedence",
     "x-autoreply",
@@ -109,11 +114,11 @@ const WANTED: &[&str] = &[
     "content-type",
 ];
 
-fn first_addr(a: Option<&mail_parser::Address<'_>>) -> Option<String> {
+pub(crate) fn first_addr(a: Option<&mail_parser::Address<'_>>) -> Option<String> {
     a?.first()?.address().map(str::to_string)
 }
 
-fn all_addrs(a: Option<&mail_parser::Address<'_>>, out: &mut Vec<String>) {
+pub(crate) fn all_addrs(a: Option<&mail_parser::Address<'_>>, out: &mut Vec<String>) {
     if let Some(a) = a {
         for x in a.iter() {
             if let Some(s) = x.address() {
@@ -679,6 +684,29 @@ pub fn walk(raw: &[u8]) -> Option<Walked<'_>> {
     // One forward walk over the MIME structure; where it gave up before finding any part to
     // cut, the byte scans.
     let (found, done) = crate::walk::walk(raw);
+    // Every part read by the walk: the result from its findings, without mail-parser.
+    if done.is_ok() {
+        if let Some(w) = crate::plain::walked(raw, &found) {
+            return Some(w);
+        }
+    }
+    through_mail_parser(raw, found, done)
+}
+
+/// `raw` walked as [`walk`] does without [`crate::plain`], for comparison in tests.
+#[cfg(test)]
+pub(crate) fn shortened(raw: &[u8]) -> Option<Walked<'_>> {
+    let (found, done) = crate::walk::walk(raw);
+    through_mail_parser(raw, found, done)
+}
+
+/// The walk's findings (`found`, and why it gave up, if it did) used to shorten the copy of
+/// `raw` that mail-parser parses.
+fn through_mail_parser<'a>(
+    raw: &'a [u8],
+    found: crate::walk::Found<'a>,
+    done: Result<(), crate::walk::Odd>,
+) -> Option<Walked<'a>> {
     let (cuts, qps) = if done.is_ok() || !found.cuts.is_empty() || !found.qps.is_empty() {
         (found.cuts, found.qps)
     } else {
@@ -763,7 +791,7 @@ pub(crate) fn whole(raw: &[u8]) -> Option<Walked<'_>> {
 /// treats a message without one as text/plain), and no transfer encoding. If mail-parser
 /// reads the fields otherwise (a multipart after all), its root part is not the text part
 /// [`walk_parts`] expects, and the message is parsed whole.
-fn single_text(headers: &[u8]) -> bool {
+pub(crate) fn single_text(headers: &[u8]) -> bool {
     if text_encoding(headers) != Some(false) {
         return false;
     }
@@ -923,13 +951,7 @@ fn walk_parsed<'a>(raw: &'a [u8], parsed: &[u8], edits: &Edits<'_>) -> Option<Wa
     all_addrs(msg.to(), &mut w.to);
     for (name, value) in msg.headers_raw() {
         if let Some(wanted) = WANTED.iter().find(|w| name.eq_ignore_ascii_case(w)) {
-            // Unfolded only when folded (most values are one line).
-            let v = if value.contains(['\r', '\n']) {
-                crate::scan::trim(&value.replace(['\r', '\n'], " ")).to_string()
-            } else {
-                crate::scan::trim(value).to_string()
-            };
-            w.headers.push((wanted.to_string(), v));
+            w.headers.push((wanted.to_string(), raw_value(value)));
         }
     }
     if let Some(ct) = msg.root_part().content_type() {
@@ -947,9 +969,40 @@ fn walk_parsed<'a>(raw: &'a [u8], parsed: &[u8], edits: &Edits<'_>) -> Option<Wa
     Some(w)
 }
 
+/// What mail-parser reads of the header field `name: value` alone (`value` as it follows the
+/// colon, line ends and continuation lines included), through `read`: a value parser reads
+/// only its field, so this is what it reads of the field in a whole message, for a few
+/// hundred instructions instead of the whole message's parse.
+pub(crate) fn field_alone<T>(
+    name: &str,
+    value: &[u8],
+    read: impl FnOnce(&Message<'_>) -> T,
+) -> Option<T> {
+    let mut buf = Vec::with_capacity(name.len() + value.len() + 3);
+    buf.extend_from_slice(name.as_bytes());
+    buf.push(b':');
+    buf.extend_from_slice(value);
+    if !value.ends_with(b"\n") {
+        buf.push(b'\n');
+    }
+    buf.push(b'\n');
+    let m = PARSER.parse(&buf[..])?;
+    Some(read(&m))
+}
+
+/// A raw header value as [`Walked::headers`] keeps it: unfolded, trimmed.
+pub(crate) fn raw_value(value: &str) -> String {
+    // Unfolded only when folded (most values are one line).
+    if memchr::memchr2(b'\r', b'\n', value.as_bytes()).is_some() {
+        crate::scan::trim(&value.replace(['\r', '\n'], " ")).to_string()
+    } else {
+        crate::scan::trim(value).to_string()
+    }
+}
+
 /// `String::from_utf8_lossy(b)`, with valid UTF-8 (the common case) checked by `from_utf8`,
 /// which runs a word at a time over ASCII where the lossy decoder goes byte by byte.
-fn lossy(b: &[u8]) -> Cow<'_, str> {
+pub(crate) fn lossy(b: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(b) {
         Ok(s) => Cow::Borrowed(s),
         Err(_) => String::from_utf8_lossy(b),
@@ -972,7 +1025,7 @@ const ASCII_CHARSETS: &[&str] = &[
 
 /// The text of a body decoded from its transfer encoding, as mail-parser makes it: through the
 /// decoder of `charset` when mail-parser has one, else as UTF-8 with replacement characters.
-fn decode_charset(bytes: &[u8], charset: Option<&str>) -> String {
+pub(crate) fn decode_charset(bytes: &[u8], charset: Option<&str>) -> String {
     if let Some(c) = charset {
         if bytes.is_ascii() && ASCII_CHARSETS.iter().any(|a| c.eq_ignore_ascii_case(a)) {
             return lossy(bytes).into_owned();
@@ -1086,66 +1139,87 @@ fn walk_parts<'a>(
                     (None, PartType::Binary(b) | PartType::InlineBinary(b)) => lossy(b),
                     _ => continue,
                 };
-                match (ctype.as_ref(), sub.as_ref()) {
-                    ("message", "delivery-status")
-                    | ("message", "global-delivery-status")
-                    | ("text", "delivery-status")
-                    | ("message", "x-delivery-status") => w.ds.push(text.into_owned()),
-                    ("message", "feedback-report") | ("text", "feedback-report")
-                        if w.feedback.is_none() =>
-                    {
-                        w.feedback = Some(text.into_owned())
-                    }
-                    ("text", "rfc822-headers")
-                    | ("message", "rfc822-headers")
-                    | ("text", "rfc822-header")
-                    | ("message", "rfc822-header")
-                    | ("message", "global-headers")
-                        if w.returned.is_none() =>
-                    {
-                        w.returned = Some(returned_from_text(&text));
-                    }
-                    // mail-parser could not parse it as a message: keep the headers.
-                    ("message", "rfc822") | ("message", "global") | ("message", "partial")
-                        if w.returned.is_none() =>
-                    {
-                        w.returned = Some(returned_from_text(&text));
-                    }
-                    ("text", "html") => {
-                        if let PartType::Html(_) | PartType::Text(_) = body {
-                            html.push(text);
-                        }
-                    }
-                    // `multipart/*` handed over as text: its boundary was not found (a
-                    // redacted or broken report); read it as one text.
-                    ("text", _) | ("multipart", _) => {
-                        let markers = crate::dsn::markers(&text);
-                        if crate::dsn::is_delivery_status(markers) {
-                            w.ds.push(text.to_string());
-                        }
-                        // ARF fields pasted into a text part (a report without its MIME type).
-                        if w.feedback.is_none() && crate::dsn::is_feedback(markers) {
-                            w.feedback = Some(text.to_string());
-                        }
-                        if w.returned.is_some() {
-                            // Text after the attached original belongs to it.
-                            continue;
-                        }
-                        w.human.push(text.into_owned());
-                    }
-                    _ => {}
-                }
+                sort_text(
+                    &ctype,
+                    &sub,
+                    text,
+                    matches!(body, PartType::Html(_) | PartType::Text(_)),
+                    w,
+                    &mut html,
+                );
             }
         }
     }
     if matched != edits.cuts.len() || qp_matched != edits.qp.len() {
         return false;
     }
+    finish(w, &html);
+    true
+}
+
+/// Sorts the text `text` of a leaf part of type `ctype`/`sub` (lower case) into `w`, as
+/// mail-parser's parts come (`text_body`: mail-parser made it a text or HTML body); HTML
+/// parts are kept in `html` for [`finish`].
+pub(crate) fn sort_text<'t>(
+    ctype: &str,
+    sub: &str,
+    text: Cow<'t, str>,
+    text_body: bool,
+    w: &mut Walked<'_>,
+    html: &mut Vec<Cow<'t, str>>,
+) {
+    match (ctype, sub) {
+        ("message", "delivery-status")
+        | ("message", "global-delivery-status")
+        | ("text", "delivery-status")
+        | ("message", "x-delivery-status") => w.ds.push(text.into_owned()),
+        ("message", "feedback-report") | ("text", "feedback-report") if w.feedback.is_none() => {
+            w.feedback = Some(text.into_owned())
+        }
+        ("text", "rfc822-headers")
+        | ("message", "rfc822-headers")
+        | ("text", "rfc822-header")
+        | ("message", "rfc822-header")
+        | ("message", "global-headers")
+            if w.returned.is_none() =>
+        {
+            w.returned = Some(returned_from_text(&text));
+        }
+        // mail-parser could not parse it as a message: keep the headers.
+        ("message", "rfc822") | ("message", "global") | ("message", "partial")
+            if w.returned.is_none() =>
+        {
+            w.returned = Some(returned_from_text(&text));
+        }
+        ("text", "html") if text_body => html.push(text),
+        ("text", "html") => {}
+        // `multipart/*` handed over as text: its boundary was not found (a
+        // redacted or broken report); read it as one text.
+        ("text", _) | ("multipart", _) => {
+            let markers = crate::dsn::markers(&text);
+            if crate::dsn::is_delivery_status(markers) {
+                w.ds.push(text.to_string());
+            }
+            // ARF fields pasted into a text part (a report without its MIME type).
+            if w.feedback.is_none() && crate::dsn::is_feedback(markers) {
+                w.feedback = Some(text.to_string());
+            }
+            if w.returned.is_some() {
+                // Text after the attached original belongs to it.
+                return;
+            }
+            w.human.push(text.into_owned());
+        }
+        _ => {}
+    }
+}
+
+/// Ends the sorting of [`sort_text`]: a report with only HTML is read as text.
+pub(crate) fn finish(w: &mut Walked<'_>, html: &[Cow<'_, str>]) {
     if w.human.is_empty() {
         // Only HTML: read it as text.
         w.human = html.iter().map(|h| crate::text::strip_html(h)).collect();
     }
-    true
 }
 
 fn returned_of(m: &Message<'_>) -> Returned {

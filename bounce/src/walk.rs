@@ -31,11 +31,32 @@ pub(crate) enum Odd {
     AttachedMessage,
 }
 
-/// The parts whose bodies the caller cuts out of mail-parser's copy, in order.
+/// The parts whose bodies the caller cuts out of mail-parser's copy, in order, and what the
+/// walk read of the structure around them (for [`crate::plain`], which builds the result
+/// without mail-parser when every part was read).
 #[derive(Debug, Default)]
 pub(crate) struct Found<'a> {
     pub cuts: Vec<Cut>,
     pub qps: Vec<QpCut<'a>>,
+    /// The leaf parts in mail-parser's order (its `parts` without the multiparts).
+    pub pieces: Vec<Piece<'a>>,
+    /// Some part is in neither `cuts` nor `qps` (mail-parser would decode it).
+    pub unread: bool,
+    /// The message's own header block (without its blank line), its Content-Type, and where
+    /// its body starts.
+    pub top: Option<(&'a [u8], Option<ContentType<'a>>, usize)>,
+}
+
+/// A leaf part as the walk read it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Piece<'a> {
+    /// A body decoded here, `qps[qp]`, with its Content-Type (`None`: text/plain).
+    Body {
+        qp: usize,
+        ctype: Option<ContentType<'a>>,
+    },
+    /// An attached message cut out, `cuts[cut]`.
+    Message { cut: usize },
 }
 
 /// The most multiparts nested in one another that are followed.
@@ -45,20 +66,22 @@ const MAX_CUTS: usize = 8;
 /// The most part bodies decoded here in one report.
 const MAX_BODIES: usize = 48;
 
-/// A Content-Type value read plainly: type and subtype as written, and the boundary
-/// parameter.
+/// A Content-Type value read plainly: type and subtype as written, and the parameters read
+/// (the first of each name, as mail-parser's `attribute` finds it; it lower-cases the names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct ContentType<'h> {
-    ctype: &'h [u8],
-    subtype: &'h [u8],
-    boundary: Option<&'h [u8]>,
+pub(crate) struct ContentType<'h> {
+    pub ctype: &'h [u8],
+    pub subtype: &'h [u8],
+    pub boundary: Option<&'h [u8]>,
+    pub charset: Option<&'h [u8]>,
+    pub report_type: Option<&'h [u8]>,
 }
 
 impl ContentType<'_> {
-    fn is(&self, ctype: &str) -> bool {
+    pub(crate) fn is(&self, ctype: &str) -> bool {
         self.ctype.eq_ignore_ascii_case(ctype.as_bytes())
     }
-    fn sub_is(&self, sub: &str) -> bool {
+    pub(crate) fn sub_is(&self, sub: &str) -> bool {
         self.subtype.eq_ignore_ascii_case(sub.as_bytes())
     }
 }
@@ -94,7 +117,7 @@ static TOKEN: [bool; 256] = {
 
 /// The bytes of a plain field name (letters, digits, `-`, `_`), as a table: the report's own
 /// header block is long (Received chains, signatures), and each of its names is read here.
-static NAME: [bool; 256] = {
+pub(crate) static NAME: [bool; 256] = {
     let mut t = [false; 256];
     let mut b = 0;
     while b < 256 {
@@ -141,7 +164,7 @@ fn content_type(v: &[u8]) -> Option<ContentType<'_>> {
         return None;
     }
     let (subtype, mut i) = token(v, i + 1)?;
-    let mut boundary = None;
+    let (mut boundary, mut charset, mut report_type) = (None, None, None);
     loop {
         i = skip_ws(v, i);
         match v.get(i) {
@@ -180,8 +203,14 @@ fn content_type(v: &[u8]) -> Option<ContentType<'_>> {
             return None;
         }
         // mail-parser's `attribute` finds the first parameter of a name.
-        if boundary.is_none() && name.eq_ignore_ascii_case(b"boundary") {
-            boundary = Some(value);
+        for (slot, n) in [
+            (&mut boundary, &b"boundary"[..]),
+            (&mut charset, b"charset"),
+            (&mut report_type, b"report-type"),
+        ] {
+            if slot.is_none() && name.eq_ignore_ascii_case(n) {
+                *slot = Some(value);
+            }
         }
         i = next;
     }
@@ -189,6 +218,8 @@ fn content_type(v: &[u8]) -> Option<ContentType<'_>> {
         ctype,
         subtype,
         boundary,
+        charset,
+        report_type,
     })
 }
 
@@ -295,9 +326,11 @@ pub(crate) fn walk(raw: &[u8]) -> (Found<'_>, Result<(), Odd>) {
 fn walk_into<'a>(raw: &'a [u8], found: &mut Found<'a>) -> Result<(), Odd> {
     let top = head(raw, 0)?;
     let Some(value) = top.ctype else {
+        found.top = Some((top.fields, None, top.body));
         return Ok(());
     };
     let ct = content_type(value).ok_or(Odd::ContentType)?;
+    found.top = Some((top.fields, Some(ct), top.body));
     if ct.is("multipart") {
         let boundary = ct.boundary.ok_or(Odd::ContentType)?;
         if ct.sub_is("digest") {
@@ -442,17 +475,29 @@ fn multipart<'a>(
                 match transfer_encoding(h.fields).ok_or(Odd::AttachedMessage)? {
                     Encoding::Plain => attached(raw, &h, &find, found)?,
                     // Decoded and parsed by mail-parser from its own bytes.
-                    Encoding::Base64 | Encoding::QuotedPrintable => find(h.body)?,
+                    Encoding::Base64 | Encoding::QuotedPrintable => {
+                        found.unread = true;
+                        find(h.body)?
+                    }
                 }
             }
             ct => {
                 let at = find(h.body)?;
+                let mut read = false;
                 if let (Some(kind), Some(encoding)) =
                     (leaf_kind(ct.as_ref()), transfer_encoding(h.fields))
                 {
                     if let Some(end) = body_end(raw, h.body, at) {
-                        leaf(raw, h.body, end, kind, encoding, found);
+                        read = leaf(raw, h.body, end, kind, encoding, found);
                     }
+                }
+                if read {
+                    found.pieces.push(Piece::Body {
+                        qp: found.qps.len() - 1,
+                        ctype: ct,
+                    });
+                } else {
+                    found.unread = true;
                 }
                 at
             }
@@ -484,11 +529,16 @@ fn attached<'a>(
         return Err(Odd::AttachedMessage);
     }
     match body_end(raw, inner.body, at) {
-        Some(end) if end > inner.body && found.cuts.len() < MAX_CUTS => found.cuts.push(Cut {
-            part_body: h.body,
-            body: inner.body,
-            end,
-        }),
+        Some(end) if end > inner.body && found.cuts.len() < MAX_CUTS => {
+            found.pieces.push(Piece::Message {
+                cut: found.cuts.len(),
+            });
+            found.cuts.push(Cut {
+                part_body: h.body,
+                body: inner.body,
+                end,
+            })
+        }
         // Not cut: mail-parser parses it, and a multipart would be followed in its own way.
         _ if inner
             .ctype
@@ -496,12 +546,12 @@ fn attached<'a>(
         {
             return Err(Odd::AttachedMessage)
         }
-        _ => {}
+        _ => found.unread = true,
     }
     Ok(at)
 }
 
-/// Cuts the leaf part `body..end` when it decodes here as mail-parser would decode it.
+/// Cuts the leaf part `body..end` when it decodes here as mail-parser would decode it (`true`).
 fn leaf<'a>(
     raw: &'a [u8],
     body: usize,
@@ -509,9 +559,9 @@ fn leaf<'a>(
     kind: CutKind,
     encoding: Encoding,
     found: &mut Found<'a>,
-) {
+) -> bool {
     if found.qps.len() >= MAX_BODIES || end <= body {
-        return;
+        return false;
     }
     let bytes = raw.get(body..end).unwrap_or_default();
     let decoded = match (kind, encoding) {
@@ -522,14 +572,16 @@ fn leaf<'a>(
         (CutKind::Ignored, Encoding::Plain | Encoding::Base64) => Some(Cow::Borrowed(&[][..])),
         _ => None,
     };
-    if let Some(decoded) = decoded {
-        found.qps.push(QpCut {
-            body,
-            end,
-            decoded,
-            kind,
-        });
-    }
+    let Some(decoded) = decoded else {
+        return false;
+    };
+    found.qps.push(QpCut {
+        body,
+        end,
+        decoded,
+        kind,
+    });
+    true
 }
 
 #[cfg(test)]
