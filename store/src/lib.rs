@@ -94,6 +94,13 @@
 //! by counter 0.05 ms vs. ≈ 1.5–3 CPU-s by full scan; a page of 100 rows 0.3 ms; lookup by
 //! address 0.4 ms; 557 MiB on disk (layout 1: 515 MiB).
 //!
+//! Layout 3 (no transaction per change), 2026-12-04, quiet machine, against layout 2's build
+//! run right after: 1,000,000 rows, 16 workers: updates 148 CPU-s (layout 2: 275 CPU-s, with a
+//! build running beside it), peak 59 MB (57 MB), **1,014 MiB on disk (558 MiB)**; 100,000 rows,
+//! one loop flushing every 64: 3.0 CPU-s (13.0), 103 MiB on disk (55 MiB). Reopening the
+//! 1,000,000-row store, counts and queue rebuilt from the records: 3.9 s. The log grows about
+//! twice as large for the same updates; why (sled's segment reuse) is not yet known.
+//!
 //! # Key layout
 //! Integers are big-endian so that byte order is numeric order. `m` = mailing number (u32),
 //! `row` = row index (u32), times are [`Millis`] (u64 ms since the epoch).
