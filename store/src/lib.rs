@@ -99,7 +99,9 @@
 //! build running beside it), peak 59 MB (57 MB), **1,014 MiB on disk (558 MiB)**; 100,000 rows,
 //! one loop flushing every 64: 3.0 CPU-s (13.0), 103 MiB on disk (55 MiB). Reopening the
 //! 1,000,000-row store, counts and queue rebuilt from the records: 3.9 s. The log grows about
-//! twice as large for the same updates; why (sled's segment reuse) is not yet known.
+//! twice as large for the same updates: sled frees log segments by rewriting their live pages
+//! from its flusher thread, paced by time, so a faster writer gets further ahead of it (read
+//! from sled's `flusher.rs`, not measured; see `bench/PROFILES.md`).
 //!
 //! # Key layout
 //! Integers are big-endian so that byte order is numeric order. `m` = mailing number (u32),
