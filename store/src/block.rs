@@ -168,26 +168,10 @@ mod tests {
 
     fn rec(row: u32) -> Recipient {
         Recipient {
-            mailing: 3,
-            row,
             customer_id: Some(format!("K{row}")),
-            customer_name: None,
-            contact_id: None,
-            email: format!("r{row}@example.org"),
-            send: true,
-            skip_reason: None,
             fields: vec!["x".repeat(row as usize % 7)],
-            status: RecipientStatus::Pending,
-            attempts: 0,
-            next_attempt: 0,
-            queue_id: None,
-            smtp_reply: None,
-            status_code: None,
-            reason: None,
-            hard: false,
-            diagnostic: None,
-            remote_mta: None,
             updated: 1,
+            ..Recipient::pending_for_test(3, row)
         }
     }
 

@@ -55,6 +55,35 @@ pub struct Recipient {
     pub updated: Millis,
 }
 
+#[cfg(test)]
+impl Recipient {
+    /// A freshly imported, ticked row (`pending`, due at once) for unit tests.
+    pub(crate) fn pending_for_test(mailing: u32, row: u32) -> Recipient {
+        Recipient {
+            mailing,
+            row,
+            customer_id: None,
+            customer_name: None,
+            contact_id: None,
+            email: format!("r{row}@example.org"),
+            send: true,
+            skip_reason: None,
+            fields: vec![],
+            status: RecipientStatus::Pending,
+            attempts: 0,
+            next_attempt: 0,
+            queue_id: None,
+            smtp_reply: None,
+            status_code: None,
+            reason: None,
+            hard: false,
+            diagnostic: None,
+            remote_mta: None,
+            updated: 0,
+        }
+    }
+}
+
 /// A row to import: what the report says about a recipient.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewRecipient {

@@ -172,26 +172,9 @@ mod tests {
 
     fn rec(row: u32, status: RecipientStatus, next_attempt: Millis) -> Recipient {
         Recipient {
-            mailing: 1,
-            row,
-            customer_id: None,
-            customer_name: None,
-            contact_id: None,
-            email: format!("r{row}@example.org"),
-            send: true,
-            skip_reason: None,
-            fields: vec![],
             status,
-            attempts: 0,
             next_attempt,
-            queue_id: None,
-            smtp_reply: None,
-            status_code: None,
-            reason: None,
-            hard: false,
-            diagnostic: None,
-            remote_mta: None,
-            updated: 0,
+            ..Recipient::pending_for_test(1, row)
         }
     }
 
