@@ -39,6 +39,8 @@ pub struct RenderFigures {
 
 /// Measures `n` messages of each kind in `rounds` interleaved rounds.
 pub fn measure(n: u64, rounds: u64) -> Result<RenderFigures> {
+    // The daemon renders under the allocator settings its store sets when it opens.
+    mm_store::tune_allocator();
     let dir = tempfile::tempdir()?;
     let folder = fixture::write_mailing(dir.path(), 20)?;
     let mailing = fixture::load(&folder)?;

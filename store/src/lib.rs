@@ -159,6 +159,7 @@ mod update;
 
 pub use document::{CustomerDocument, DocumentContact, MAILING_DOCUMENT};
 pub use error::{Result, StoreError};
+pub use heap::tune_allocator;
 pub use import::ImportSummary;
 pub use keys::{normalize_address, now_ms, Millis};
 pub use layout::LAYOUT_VERSION;

@@ -84,7 +84,7 @@ impl Store {
     /// in this process — holds the store.
     pub fn open(path: impl AsRef<Path>, cache_bytes: u64) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
-        crate::heap::fix_mmap_threshold();
+        crate::heap::tune_allocator();
         let db = sled::Config::new()
             .path(&path)
             .cache_capacity(sled_cache_capacity(cache_bytes))
