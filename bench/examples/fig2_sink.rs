@@ -12,7 +12,10 @@ use mm_bench::{fixture, knob, measure, rate, sender, sink::Sink, source, stages,
 use mm_render::MessageIds;
 use std::sync::Arc;
 
-#[tokio::main]
+// One thread, as the daemon runs its sender (`daemon/src/cmd/run.rs`, `spawn_sender`): the
+// pool's connections and the dispatch on a single-threaded runtime, rendering and store
+// writes on its blocking pool.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
     let count = knob("BENCH_SEND_COUNT", 100_000);
     let conns: Vec<u64> = std::env::var("BENCH_CONNECTIONS")

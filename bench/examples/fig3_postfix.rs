@@ -18,7 +18,10 @@ use mm_tests::{PostfixBuilder, TestDir};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-#[tokio::main]
+// One thread, as the daemon runs its sender (`daemon/src/cmd/run.rs`, `spawn_sender`): the
+// pool's connections and the dispatch on a single-threaded runtime, rendering and store
+// writes on its blocking pool.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
     let count = knob("BENCH_POSTFIX_COUNT", 5_000);
     let conns = knob("BENCH_POSTFIX_CONNECTIONS", 4);

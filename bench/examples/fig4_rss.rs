@@ -28,7 +28,10 @@ fn main() -> Result<()> {
         let folder = PathBuf::from(args.get(1).context("--child FOLDER REPORT STORE")?);
         let report = PathBuf::from(args.get(2).context("--child FOLDER REPORT STORE")?);
         let store = PathBuf::from(args.get(3).context("--child FOLDER REPORT STORE")?);
-        let rt = tokio::runtime::Runtime::new()?;
+        // Single-threaded, as the daemon runs its sender (`spawn_sender`).
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
         return rt.block_on(child(&folder, &report, &store));
     }
     let counts: Vec<u64> = std::env::var("BENCH_RSS_COUNTS")

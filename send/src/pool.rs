@@ -15,6 +15,7 @@ use crate::relays::Relays;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Mutex};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// One message for a pool task.
 struct Job {
@@ -35,6 +36,8 @@ struct Inner {
     jobs: mpsc::Sender<Job>,
     config: SenderConfig,
     rate: RateLimiter,
+    /// The pool's tasks, so that an owner can wait for them to close their connections.
+    tasks: TaskTracker,
 }
 
 impl std::fmt::Debug for SmtpPool {
@@ -54,6 +57,7 @@ impl SmtpPool {
         let (tx, rx) = mpsc::channel::<Job>(concurrency);
         let rx = Arc::new(Mutex::new(rx));
         let relays = Arc::new(Relays::new(config.relays.clone(), config.relay_down_for));
+        let tasks = TaskTracker::new();
         for n in 0..concurrency {
             let task = Task {
                 n,
@@ -63,15 +67,24 @@ impl SmtpPool {
                 shutdown: shutdown.clone(),
                 conn: None,
             };
-            tokio::spawn(task.run());
+            tasks.spawn(task.run());
         }
+        tasks.close();
         SmtpPool {
             inner: Arc::new(Inner {
                 jobs: tx,
                 rate: RateLimiter::new(config.rate, config.rate_per_domain),
                 config,
+                tasks,
             }),
         }
+    }
+
+    /// Resolves once every pool task has ended — after the shutdown token was cancelled, each
+    /// finishes the message in hand and says QUIT. For an owner whose runtime would otherwise
+    /// drop the tasks mid-goodbye.
+    pub async fn stopped(&self) {
+        self.inner.tasks.wait().await;
     }
 
     /// The settings the pool was started with.
