@@ -32,7 +32,7 @@ pub fn report(rep: &mut BounceReport, w: &Walked, returned: Option<&Returned>) {
     if let Some(fb) = &w.feedback {
         for block in fields::blocks(fb) {
             for f in &block {
-                match f.name.as_str() {
+                match f.name.as_ref() {
                     "feedback-type" if rep.feedback_type.is_none() => {
                         rep.feedback_type = Some(f.value.trim().to_ascii_lowercase())
                     }

@@ -64,7 +64,7 @@ pub fn parse(text: &str) -> (PerMessage, Vec<DsnRecipient>) {
             let mut r = DsnRecipient::default();
             let mut original = None;
             for Field { name, value } in g {
-                match name.as_str() {
+                match name.as_ref() {
                     "reporting-mta" if msg.reporting_mta.is_none() => {
                         msg.reporting_mta = Some(untyped(value))
                     }

@@ -1246,7 +1246,7 @@ pub fn returned_from_text(text: &str) -> Returned {
             .any(|n| name.eq_ignore_ascii_case(n))
     };
     for f in &crate::fields::first_block_of(text, read) {
-        match f.name.as_str() {
+        match f.name.as_ref() {
             "message-id" if r.message_id.is_none() => {
                 let v = f.value.trim().trim_start_matches('<');
                 let v = v.split('>').next().unwrap_or(v).trim();
