@@ -247,12 +247,16 @@ needles!(DELAYS = DELAY_WORDS);
 needles!(DELAY_SUBJECT = ["delay", "warning"]);
 needles!(GAVE_UP = ["permanent", "gave up", "given up", "giving up"]);
 
-/// (sent by a mail system, subject of a report, body of a report).
-fn bounce_signals(w: &mime::Walked, head: &str) -> (bool, bool, bool) {
-    let system = w.header("x-failed-recipients").is_some()
+/// Whether the message was sent by a mail system.
+fn sent_by_system(w: &mime::Walked) -> bool {
+    w.header("x-failed-recipients").is_some()
         || SENDERS.any(&w.from_full)
-        || w.report_type.as_deref() == Some("delivery-status");
-    (system, SUBJECTS.any(&w.subject), BODY.any(head))
+        || w.report_type.as_deref() == Some("delivery-status")
+}
+
+/// Whether the subject or the body reads as a delivery report.
+fn reads_as_report(w: &mime::Walked, head: &str) -> bool {
+    SUBJECTS.any(&w.subject) || BODY.any(head)
 }
 
 fn analyse(w: &mime::Walked, depth: usize) -> BounceReport {
@@ -273,13 +277,6 @@ fn analyse(w: &mime::Walked, depth: usize) -> BounceReport {
     };
     if let Some(r) = returned {
         rep.original_message_id = r.message_id.clone();
-    }
-    let mut exclude: Vec<String> = w.to.iter().map(|a| a.to_ascii_lowercase()).collect();
-    if let Some(f) = returned.and_then(|r| r.from.as_ref()) {
-        exclude.push(f.to_ascii_lowercase());
-    }
-    if !w.from.is_empty() {
-        exclude.push(w.from.to_ascii_lowercase());
     }
 
     // Amazon SES JSON.
@@ -306,7 +303,21 @@ fn analyse(w: &mime::Walked, depth: usize) -> BounceReport {
         return rep;
     }
 
-    let hits = text::recipients(head, &exclude);
+    // The recipients named in the text: found only when needed, as an RFC 3464 report whose
+    // fields give every recipient a diagnostic does not read them (a scan of the whole text).
+    let hits_once = std::cell::OnceCell::new();
+    let hits = || {
+        hits_once.get_or_init(|| {
+            let mut exclude: Vec<String> = w.to.iter().map(|a| a.to_ascii_lowercase()).collect();
+            if let Some(f) = returned.and_then(|r| r.from.as_ref()) {
+                exclude.push(f.to_ascii_lowercase());
+            }
+            if !w.from.is_empty() {
+                exclude.push(w.from.to_ascii_lowercase());
+            }
+            text::recipients(head, &exclude)
+        })
+    };
 
     // RFC 3464 fields.
     let mut ds_recipients = Vec::new();
@@ -326,14 +337,18 @@ fn analyse(w: &mime::Walked, depth: usize) -> BounceReport {
             {
                 continue;
             }
-            let hit = hits
-                .iter()
-                .find(|h| h.address.eq_ignore_ascii_case(&r.address));
-            let diag = match (&r.diagnostic, hit, &r.status_comment) {
-                (Some(d), _, _) => d.clone(),
-                (None, Some(h), _) if !h.diagnostic.is_empty() => h.diagnostic.clone(),
-                (None, _, Some(c)) => c.clone(),
-                _ => String::new(),
+            let hit = || {
+                hits()
+                    .iter()
+                    .find(|h| h.address.eq_ignore_ascii_case(&r.address))
+            };
+            let diag = match (&r.diagnostic, &r.status_comment) {
+                (Some(d), _) => d.clone(),
+                (None, c) => match (hit(), c) {
+                    (Some(h), _) if !h.diagnostic.is_empty() => h.diagnostic.clone(),
+                    (_, Some(c)) => c.clone(),
+                    _ => String::new(),
+                },
             };
             let action = r.action.clone();
             rep.recipients.push(result(
@@ -351,6 +366,7 @@ fn analyse(w: &mime::Walked, depth: usize) -> BounceReport {
     }
 
     // A report forwarded as an attachment: the outer message names no recipient itself.
+    let hits = hits();
     if depth < MAX_DEPTH && hits.is_empty() && w.header("x-failed-recipients").is_none() {
         for n in &w.nested {
             let inner = classify_at(n.as_ref(), depth + 1);
@@ -359,11 +375,13 @@ fn analyse(w: &mime::Walked, depth: usize) -> BounceReport {
             }
         }
     }
-    let (system, subject, body) = bounce_signals(w, head);
-    let auto = autoreply::is_auto_reply(w);
+    let system = sent_by_system(w);
+    // Read only when the message is not a mail system's (whose report returns below).
+    let auto = !system && autoreply::is_auto_reply(w);
     // An auto-reply quoting a bounce ("Automatic reply: Undeliverable: ...") is still an
-    // auto-reply; only a mail system's own report is a bounce.
-    if system || (!auto && (subject || body)) {
+    // auto-reply; only a mail system's own report is a bounce. The subject and the body (a
+    // search of the whole text) are read only when the headers leave it open.
+    if system || (!auto && reads_as_report(w, head)) {
         // Recipients named in the text as failed come first (X-Failed-Recipients may name the
         // address before rewriting); the header fills in when the text names none.
         let mut addrs: Vec<(String, String)> = hits
@@ -445,9 +463,11 @@ fn analyse(w: &mime::Walked, depth: usize) -> BounceReport {
 }
 
 fn is_delay(head: &str, subject: &str) -> bool {
-    // The subject test first: it is cheaper than a search of the whole text.
-    (DELAY_SUBJECT.any(subject) || DELAYS.any(head))
-        && !contains_ignore_ascii_case(subject, b"fail")
+    // The subject tests first: they are cheaper than a search of the whole text, and most
+    // bounces say "fail" in their subject ("Mail delivery failed", "... (Failure)"), which
+    // spares both searches of the text.
+    !contains_ignore_ascii_case(subject, b"fail")
+        && (DELAY_SUBJECT.any(subject) || DELAYS.any(head))
         && !GAVE_UP.any(head)
 }
 
