@@ -7,7 +7,8 @@
 //!
 //! It reads only plain structure: anything it does not follow exactly as mail-parser would (a
 //! delimiter line with text after it, a folded or odd header line, an RFC 2231 or commented
-//! Content-Type, multipart/digest, an attached message it cannot cut) makes it give up
+//! Content-Type, multipart/digest, an attached message it cannot cut, a missing delimiter
+//! other than after a returned message the report ends in) makes it give up
 //! ([`Odd`]), and the caller then uses the byte scans. What it finds is still checked against
 //! mail-parser's own parse of the shortened copy (`walk_parts`), which falls back to parsing
 //! the message whole.
@@ -473,7 +474,11 @@ fn multipart<'a>(
             }
             Some(ct) if ct.is("message") && (ct.sub_is("rfc822") || ct.sub_is("global")) => {
                 match transfer_encoding(h.fields).ok_or(Odd::AttachedMessage)? {
-                    Encoding::Plain => attached(raw, &h, &find, found)?,
+                    Encoding::Plain => match attached(raw, &h, &find, depth, found)? {
+                        Some(at) => at,
+                        // Cut short in the returned message: nothing follows.
+                        None => return Ok(raw.len()),
+                    },
                     // Decoded and parsed by mail-parser from its own bytes.
                     Encoding::Base64 | Encoding::QuotedPrintable => {
                         found.unread = true;
@@ -482,7 +487,10 @@ fn multipart<'a>(
                 }
             }
             ct => {
-                let at = find(h.body)?;
+                let at = match find(h.body) {
+                    Ok(at) => at,
+                    Err(e) => return to_the_end(raw, &h, ct, depth, found).ok_or(e),
+                };
                 let mut read = false;
                 if let (Some(kind), Some(encoding)) =
                     (leaf_kind(ct.as_ref()), transfer_encoding(h.fields))
@@ -514,17 +522,43 @@ fn multipart<'a>(
 /// fields read) when its own body ends at a line end before the next delimiter; where it has
 /// no body, left to mail-parser if its header block is plain, not multipart and holds no
 /// delimiter (mail-parser then ends it at the next delimiter, as here). Returns where the
-/// next delimiter starts.
+/// next delimiter starts, or `None` when the message ends inside it.
 fn attached<'a>(
     raw: &'a [u8],
     h: &Head<'a>,
     find: &impl Fn(usize) -> Result<usize, Odd>,
+    depth: usize,
     found: &mut Found<'a>,
-) -> Result<usize, Odd> {
+) -> Result<Option<usize>, Odd> {
     let inner = head(raw, h.body).map_err(|_| Odd::AttachedMessage)?;
     // The delimiter inside its header block would be dropped by mail-parser as a line
     // without a colon.
-    let at = find(h.body)?;
+    let at = match find(h.body) {
+        Ok(at) => at,
+        // A report cut short inside its returned message, the last part of its only
+        // multipart (the commonest reason the walk gave up on a corpus report): mail-parser
+        // ends the returned message, and the multipart, at the end of the report, and the
+        // cut does too. Deeper inside, the multiparts around it are ended in ways not
+        // repeated here.
+        Err(e) => {
+            let plain_body = raw.len() > inner.body
+                && inner
+                    .ctype
+                    .is_none_or(|v| !v.windows(9).any(|w| w.eq_ignore_ascii_case(b"multipart")));
+            if depth > 0 || !plain_body || found.cuts.len() >= MAX_CUTS {
+                return Err(e);
+            }
+            found.pieces.push(Piece::Message {
+                cut: found.cuts.len(),
+            });
+            found.cuts.push(Cut {
+                part_body: h.body,
+                body: inner.body,
+                end: raw.len(),
+            });
+            return Ok(None);
+        }
+    };
     if at < inner.body {
         return Err(Odd::AttachedMessage);
     }
@@ -548,7 +582,38 @@ fn attached<'a>(
         }
         _ => found.unread = true,
     }
-    Ok(at)
+    Ok(Some(at))
+}
+
+/// A report cut short inside an unencoded leaf part of its only multipart: mail-parser finds
+/// no delimiter, calls it an encoding problem and keeps the rest of the report as the part's
+/// text, whatever its type (in its charset, if it has one). `Some(end of report)` when it was
+/// read so; deeper inside, or encoded, it is left to mail-parser.
+fn to_the_end<'a>(
+    raw: &'a [u8],
+    h: &Head<'a>,
+    ct: Option<ContentType<'a>>,
+    depth: usize,
+    found: &mut Found<'a>,
+) -> Option<usize> {
+    if depth > 0 || !matches!(transfer_encoding(h.fields), Some(Encoding::Plain)) {
+        return None;
+    }
+    if !leaf(
+        raw,
+        h.body,
+        raw.len(),
+        CutKind::Text,
+        Encoding::Plain,
+        found,
+    ) {
+        return None;
+    }
+    found.pieces.push(Piece::Body {
+        qp: found.qps.len() - 1,
+        ctype: ct,
+    });
+    Some(raw.len())
 }
 
 /// Cuts the leaf part `body..end` when it decodes here as mail-parser would decode it (`true`).
@@ -721,12 +786,17 @@ mod tests {
 
     #[test]
     fn reports_read_through_the_walk_as_through_a_whole_parse() {
-        let reports: [&[u8]; 2] = [
+        let reports: [&[u8]; 5] = [
             // An mbox From line, a line without a colon in a part header block, an attached
             // message that is only headers.
             b"From MAILER-DAEMON  Thu May 28 19:08:03 2009\nFrom: MAILER-DAEMON@mx.example\nSubject: failure\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b=1\"\n\n--b=1\nContent-Type: text/plain; charset=iso-8859-1\nstray line\n\nEmpf\xe4nger unbekannt\n--b=1\nContent-Type: message/delivery-status\n\nFinal-Recipient: rfc822; r@x.example\nStatus: 5.1.1\n--b=1\nContent-Type: message/rfc822\n\nTo: r@x.example\nMessage-ID: <m@y.example>\n\n--b=1--\n",
             // Delimiters with transport padding, an image, a quoted-printable report part.
             b"From: postmaster@mx.example\r\nTo: s@y.example\r\nContent-Type: multipart/mixed; boundary=Z\r\n\r\n--Z \t\r\n\r\nUser unknown\r\n--Z\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--Z\r\nContent-Type: message/feedback-report\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nFeedback-Type: abuse=0D\r\n--Z--\r\n",
+            // Cut short inside the returned message (no closing delimiter).
+            b"From: MAILER-DAEMON@mx.example\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"R\"\n\n--R\n\nNo such user\n--R\nContent-Type: message/delivery-status\n\nStatus: 5.1.1\n--R\nContent-Type: message/rfc822\n\nTo: r@x.example\nMessage-ID: <m@y.example>\n\nHello, th",
+            // Cut short inside the delivery-status part, and inside an HTML part.
+            b"From: MAILER-DAEMON@mx.example\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"R\"\n\n--R\n\nNo such user\n--R\nContent-Type: message/delivery-status\n\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 no",
+            b"From: MAILER-DAEMON@mx.example\nContent-Type: multipart/mixed; boundary=\"R\"\n\n--R\nContent-Type: text/html; charset=iso-8859-1\n\n<p>Empf\xe4nger unbekannt</p>\r\n",
         ];
         for raw in reports {
             assert_eq!(walk(raw).1, Ok(()));
