@@ -11,7 +11,8 @@
 //!   cargo run --release -p mm-bench --example fig4_rss
 //! ```
 //!
-//! `BENCH_RSS_WRAP="heaptrack -o /tmp/ht"` runs each child under that command (a heap profile).
+//! `BENCH_RSS_WRAP="heaptrack -o /tmp/ht"` runs each child under that command (a heap profile);
+//! `BENCH_RSS_CACHE_MB` sets the store's memory budget (default: the daemon's, 64).
 use anyhow::{bail, Context, Result};
 use mm_bench::measure::vm_hwm_kb;
 use mm_bench::{fixture, knob, rate, sender, sink::Sink, Figure};
@@ -120,7 +121,10 @@ fn main() -> Result<()> {
 /// One size: import the report into a fresh store, send it all, print the peak.
 async fn child(folder: &Path, report: &Path, store_dir: &Path) -> Result<()> {
     let mailing = fixture::load(folder)?;
-    let store = mm_store::Store::open(store_dir, fixture::CACHE_MB << 20)?;
+    // BENCH_RSS_CACHE_MB: the store's memory budget (`[store] cache_mb`), the daemon's
+    // default unless set — for seeing how much of the growth is the cache filling up.
+    let cache_mb = knob("BENCH_RSS_CACHE_MB", fixture::CACHE_MB);
+    let store = mm_store::Store::open(store_dir, cache_mb << 20)?;
     let t = Instant::now();
     let (columns, to_send) = fixture::import_report(&store, &mailing, report)?;
     eprintln!(
