@@ -17,6 +17,8 @@ use std::sync::Arc;
 // writes on its blocking pool.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
+    // As the daemon's `main` does, before any thread of ours allocates.
+    mm_store::tune_allocator();
     let count = knob("BENCH_SEND_COUNT", 100_000);
     let conns: Vec<u64> = std::env::var("BENCH_CONNECTIONS")
         .unwrap_or_else(|_| "1,4,16".into())

@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 // writes on its blocking pool.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
+    // As the daemon's `main` does, before any thread of ours allocates.
+    mm_store::tune_allocator();
     let count = knob("BENCH_POSTFIX_COUNT", 5_000);
     let conns = knob("BENCH_POSTFIX_CONNECTIONS", 4);
     let rounds = knob("BENCH_POSTFIX_ROUNDS", 2).max(1);

@@ -12,9 +12,10 @@
 //! ```
 //!
 //! `BENCH_RSS_WRAP="heaptrack -o /tmp/ht"` runs each child under that command (a heap profile);
-//! `BENCH_RSS_CACHE_MB` sets the store's memory budget (default: the daemon's, 64).
+//! `BENCH_RSS_CACHE_MB` sets the store's memory budget (default: the daemon's, 64);
+//! `BENCH_RSS_TRACE=SECS` prints the resident set and glibc's heap figures every SECS seconds.
 use anyhow::{bail, Context, Result};
-use mm_bench::measure::vm_hwm_kb;
+use mm_bench::measure::{heap_bytes, vm_hwm_kb, vm_rss_kb};
 use mm_bench::{fixture, knob, rate, sender, sink::Sink, Figure};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,6 +25,8 @@ const LIMIT_MB: f64 = 200.0;
 const FLAT: f64 = 1.25;
 
 fn main() -> Result<()> {
+    // As the daemon's `main` does, before any thread of ours allocates.
+    mm_store::tune_allocator();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--child") {
         let folder = PathBuf::from(args.get(1).context("--child FOLDER REPORT STORE")?);
@@ -125,6 +128,28 @@ async fn child(folder: &Path, report: &Path, store_dir: &Path) -> Result<()> {
     // default unless set — for seeing how much of the growth is the cache filling up.
     let cache_mb = knob("BENCH_RSS_CACHE_MB", fixture::CACHE_MB);
     let store = mm_store::Store::open(store_dir, cache_mb << 20)?;
+    // BENCH_RSS_TRACE=SECS: every SECS seconds, the resident set beside glibc's heap (in use,
+    // free but kept, mapped apart) — whether what grows is live data or kept free memory.
+    let trace = knob("BENCH_RSS_TRACE", 0);
+    if trace > 0 {
+        std::thread::spawn(move || {
+            let t0 = Instant::now();
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(trace));
+                let mb = |b: u64| b as f64 / 1048576.0;
+                let (used, free, mapped) = heap_bytes().unwrap_or_default();
+                eprintln!(
+                    "  trace {:>5.0} s: rss {:.1} MB (hwm {:.1}), heap in use {:.1} MB, free kept {:.1} MB, mapped {:.1} MB",
+                    t0.elapsed().as_secs_f64(),
+                    vm_rss_kb().unwrap_or(0) as f64 / 1024.0,
+                    vm_hwm_kb().unwrap_or(0) as f64 / 1024.0,
+                    mb(used),
+                    mb(free),
+                    mb(mapped)
+                );
+            }
+        });
+    }
     let t = Instant::now();
     let (columns, to_send) = fixture::import_report(&store, &mailing, report)?;
     eprintln!(

@@ -46,6 +46,8 @@ fn warm_up(pf: &Postfix, message_file: &std::path::Path) -> Result<()> {
 }
 
 fn main() -> Result<()> {
+    // As the daemon's `main` does, before any thread of ours allocates.
+    mm_store::tune_allocator();
     let count = knob("BENCH_MILTER_COUNT", 5_000);
     let sessions = knob("BENCH_MILTER_SESSIONS", 4);
     let rounds = knob("BENCH_MILTER_ROUNDS", 4).max(1);

@@ -105,3 +105,16 @@ fn status_field(name: &str) -> Option<u64> {
         .parse()
         .ok()
 }
+
+/// glibc's view of the heap: bytes in use by the program, bytes free but kept in the arenas,
+/// and bytes in blocks mapped on their own (`mallinfo2`). `None` outside glibc.
+pub fn heap_bytes() -> Option<(u64, u64, u64)> {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: mallinfo2 only reads malloc's statistics (under its own locks).
+        let m = unsafe { libc::mallinfo2() };
+        Some((m.uordblks as u64, m.fordblks as u64, m.hblkhd as u64))
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    None
+}

@@ -39,6 +39,8 @@ mod token;
 mod watch;
 
 fn main() -> ExitCode {
+    // Before any thread exists: the arena limit binds only threads that allocate after it.
+    mm_store::tune_allocator();
     let cli = cli::Cli::parse();
     init_tracing(&cli);
     match cmd::dispatch(cli) {

@@ -73,8 +73,9 @@
 //! per row (layouts 2 and 3): recipients are packed 16 per key (`block`), the address index is
 //! hash buckets written in runs of 10,240 rows (`address_index`), the in-memory due queue keeps
 //! a bitmap per 256 rows; imports flush every 10,240 rows. Two sled habits shape the code beyond that: its
-//! cache evicts only after 64 accesses per shard (256 shards), so a range scan touching each
-//! page once can hold 16,384 pages — streaming the list therefore reads row by row; and what
+//! cache evicts only after 64 accesses per shard, so a range scan touching each page once can
+//! hold 64 pages per shard beyond the budget (16,384 with upstream's 256 shards; our patched
+//! sled has 16, `vendor/sled/PATCHES.md`) — streaming the list therefore reads row by row; and what
 //! glibc keeps of sled's short-lived allocations grows with the number of updates, so
 //! `flush` calls `malloc_trim` at most once a second (`heap`).
 //!

@@ -147,10 +147,11 @@ impl Store {
     ) -> impl Iterator<Item = Result<Recipient>> + Send + 'static {
         // One read per row, not one range scan over the blocks: sled (0.34) registers cache
         // accesses in per-shard queues of 64 and evicts only when a queue is full, so a scan
-        // that touches each page once held up to 16,384 pages (64 × 256 shards) beyond the
-        // cache. With 16 rows per key that was the whole tree of 1,000,000 rows (heap +200 MB,
-        // `bulk_1m`); a read per row touches each page 16 × as often. Rows are numbered
-        // densely from 0, so the first missing row ends the list.
+        // that touches each page once held up to 64 × N_SHARDS pages beyond the cache — with
+        // upstream's 256 shards the whole tree of 1,000,000 rows (heap +200 MB, `bulk_1m`).
+        // Our sled has 16 shards (vendor/sled/PATCHES.md), and a read per row still touches
+        // each page 16 × as often, so eviction keeps up. Rows are numbered densely from 0, so
+        // the first missing row ends the list.
         let store = self.clone();
         let mut next = Some(first);
         std::iter::from_fn(move || {

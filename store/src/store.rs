@@ -16,7 +16,8 @@ pub const FORGED_REPORTS: &str = "forged_reports";
 pub const SLED_CACHE_SHARE: u64 = 4;
 
 fn sled_cache_capacity(cache_bytes: u64) -> u64 {
-    // sled splits its cache over 256 shards and asserts each gets at least one byte.
+    // sled splits its cache over its LRU's shards (16 in our patched copy, 256 upstream) and
+    // asserts each gets at least one byte; 1 MiB keeps every shard a few pages.
     (cache_bytes / SLED_CACHE_SHARE).max(1 << 20)
 }
 

@@ -22,8 +22,11 @@ const MAX_QUEUE_ITEMS: usize = 64;
 #[cfg(any(test, feature = "lock_free_delays"))]
 const N_SHARDS: usize = 2;
 
+// mailing-manager patch (PATCHES.md): 16 shards, not 256. Accesses wait in a
+// shard's queue, uncounted and unevictable, until 64 have gathered; with 256
+// shards that was up to 16,384 pages outside the configured capacity.
 #[cfg(not(any(test, feature = "lock_free_delays")))]
-const N_SHARDS: usize = 256;
+const N_SHARDS: usize = 16;
 
 struct AccessBlock {
     len: AtomicUsize,
