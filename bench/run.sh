@@ -19,6 +19,7 @@
 #   BENCH_RSS_COUNTS [100000,1000000] figure 4: list sizes
 #   BENCH_DSN_CORPUS [../shared/dsn-corpus]  figure 5: the corpus (read only)
 #   BENCH_DSN_ROUNDS [20]             figure 5: passes over the corpus
+#   BENCH_DSN_REPEAT [5]              figure 5: alternating samples of flufl and ours (medians)
 #   BENCH_MILTER_COUNT [5000]         figure 6: messages per run
 #   BENCH_MILTER_ROUNDS [4]           figure 6: runs with and without the milter each
 # Needs: Postfix (smtp-sink, smtp-source, postfix), python3 with venv, taskset — see
@@ -46,6 +47,7 @@ export BENCH_POSTFIX_CONNECTIONS="${BENCH_POSTFIX_CONNECTIONS:-4}"
 export BENCH_RSS_COUNTS="${BENCH_RSS_COUNTS:-100000,1000000}"
 export BENCH_DSN_CORPUS="${BENCH_DSN_CORPUS:-../shared/dsn-corpus}"
 export BENCH_DSN_ROUNDS="${BENCH_DSN_ROUNDS:-20}"
+export BENCH_DSN_REPEAT="${BENCH_DSN_REPEAT:-5}"
 export BENCH_MILTER_COUNT="${BENCH_MILTER_COUNT:-5000}"
 export BENCH_MILTER_ROUNDS="${BENCH_MILTER_ROUNDS:-4}"
 
@@ -117,7 +119,7 @@ write_results() {
         echo "- figures run: ${figures[*]}"
         echo "- counts: render $BENCH_RENDER_COUNT msgs; smtp-sink $BENCH_SEND_COUNT recipients at $BENCH_CONNECTIONS connections;" \
              "Postfix 2 × $BENCH_POSTFIX_COUNT recipients at $BENCH_POSTFIX_CONNECTIONS connections; RSS at $BENCH_RSS_COUNTS recipients;" \
-             "dsn corpus × $BENCH_DSN_ROUNDS rounds; milter $BENCH_MILTER_ROUNDS × $BENCH_MILTER_COUNT msgs per Postfix"
+             "dsn corpus × $BENCH_DSN_ROUNDS rounds, $BENCH_DSN_REPEAT alternating samples; milter $BENCH_MILTER_ROUNDS × $BENCH_MILTER_COUNT msgs per Postfix"
         echo
         echo "$table"
         echo

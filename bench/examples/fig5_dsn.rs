@@ -10,6 +10,9 @@
 //! - reference: `python bench/flufl_scan.py` (a venv with flufl.bounce, made by run.sh): each
 //!   file read, parsed with `email`, and scanned.
 //!
+//! The reference and the command run `BENCH_DSN_REPEAT` times (default 5) in alternation;
+//! each side's rate is the median of its samples, and each round's ratio is printed.
+//!
 //! ```text
 //! BENCH_DSN_CORPUS=../shared/dsn-corpus BENCH_DSN_ROUNDS=20 BENCH_PYTHON=bench/.venv/bin/python \
 //!   BENCH_MM_BIN=target/release/mailing-manager \
@@ -100,7 +103,11 @@ fn main() -> Result<()> {
         root.display()
     );
 
-    // The reference: flufl.bounce.
+    // The reference and the command, measured BENCH_DSN_REPEAT times in alternation
+    // (flufl, ours, flufl, ours, ...); each side's figure is the median of its samples. One
+    // invocation of ours is ~0.3 CPU s for 8,320 reports, and single samples of it moved by
+    // ±15 % between runs of one binary on this shared host (bench/PROFILES.md, figure 5).
+    let repeat = knob("BENCH_DSN_REPEAT", 5).max(1);
     let list = tempfile::NamedTempFile::new()?;
     std::fs::write(
         list.path(),
@@ -109,59 +116,35 @@ fn main() -> Result<()> {
             .map(|f| format!("{}\n", f.display()))
             .collect::<String>(),
     )?;
-    let out = Command::new(&python)
-        .arg(&script)
-        .arg(rounds.to_string())
-        .arg(list.path())
-        .stderr(Stdio::inherit())
-        .output()
-        .with_context(|| format!("run {python} {script} (run.sh makes the venv)"))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        bail!("{python} {script} failed ({}): {text}", out.status);
-    }
-    let flufl: f64 = text
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("reports_per_cpu_s="))
-        .and_then(|v| v.parse().ok())
-        .with_context(|| format!("no reports_per_cpu_s in {text:?}"))?;
-    eprintln!("flufl.bounce: {}", text.trim());
-
-    // Ours, the command.
-    if let Ok(bin) = std::env::var("BENCH_MM_BIN") {
-        // All rounds' files in as few invocations as the argument list allows, so that the
-        // process start-up is paid about once, as flufl's interpreter start-up is not counted.
-        let all: Vec<&PathBuf> = (0..rounds).flat_map(|_| files.iter()).collect();
-        let runs = runs(&all);
-        let cpu0 = children_cpu_secs();
-        for chunk in &runs {
-            let status = Command::new(&bin)
-                .args([
-                    "--config",
-                    "/nonexistent/mailing-manager.toml",
-                    "dsn",
-                    "parse",
-                ])
-                .args(chunk)
-                .stdout(Stdio::null())
-                .stderr(Stdio::inherit())
-                .status()
-                .with_context(|| format!("run {bin}"))?;
-            if !status.success() {
-                bail!("{bin} dsn parse failed: {status}");
-            }
+    let bin = std::env::var("BENCH_MM_BIN").ok();
+    // All rounds' files in as few invocations as the argument list allows, so that the
+    // process start-up is paid about once, as flufl's interpreter start-up is not counted.
+    let all: Vec<&PathBuf> = (0..rounds).flat_map(|_| files.iter()).collect();
+    let runs = runs(&all);
+    let n = files.len() as u64 * rounds;
+    let (mut flufl_rates, mut our_rates) = (Vec::new(), Vec::new());
+    for i in 1..=repeat {
+        let flufl = flufl_rate(&python, &script, rounds, list.path())?;
+        eprintln!("[{i}/{repeat}] flufl.bounce: {flufl:.0} reports/CPU s");
+        flufl_rates.push(flufl);
+        if let Some(bin) = &bin {
+            let cpu = our_cpu_secs(bin, &runs)?;
+            let ours = rate(n, cpu);
+            eprintln!(
+                "[{i}/{repeat}] mailing-manager dsn parse: {n} reports in {cpu:.3} CPU s = {ours:.0}/s ({} runs), {:.2}× this round",
+                runs.len(),
+                ours / flufl
+            );
+            our_rates.push(ours);
         }
-        let cpu = children_cpu_secs() - cpu0;
-        let n = files.len() as u64 * rounds;
-        let ours = rate(n, cpu);
-        eprintln!(
-            "mailing-manager dsn parse: {n} reports in {cpu:.3} CPU s = {ours:.0}/s ({} runs)",
-            runs.len()
-        );
+    }
+    let flufl = median(&mut flufl_rates);
+    if bin.is_some() {
+        let ours = median(&mut our_rates);
         Figure::rate_vs(
             "5",
             &format!(
-                "`mailing-manager dsn parse` reports/s, one core, {} corpus files × {rounds} (ref: flufl.bounce scan_message)",
+                "`mailing-manager dsn parse` reports/s, one core, {} corpus files × {rounds}, median of {repeat} alternating runs (ref: flufl.bounce scan_message)",
                 files.len()
             ),
             ours,
@@ -198,7 +181,7 @@ fn main() -> Result<()> {
     Figure::rate_vs(
         "5-lib",
         &format!(
-            "mm_bounce::classify reports/s in process, one core, files in memory, {} × {rounds} (ref: flufl.bounce)",
+            "mm_bounce::classify reports/s in process, one core, files in memory, {} × {rounds} (ref: flufl.bounce, median)",
             raws.len()
         ),
         rate(n, cpu),
@@ -209,4 +192,56 @@ fn main() -> Result<()> {
     )
     .print();
     Ok(())
+}
+
+/// The median of `v` (the mean of the middle two for an even count); 0 when empty.
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// flufl.bounce's reports per CPU second over `rounds` passes of the files in `list`.
+fn flufl_rate(python: &str, script: &str, rounds: u64, list: &Path) -> Result<f64> {
+    let out = Command::new(python)
+        .arg(script)
+        .arg(rounds.to_string())
+        .arg(list)
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("run {python} {script} (run.sh makes the venv)"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!("{python} {script} failed ({}): {text}", out.status);
+    }
+    text.split_whitespace()
+        .find_map(|w| w.strip_prefix("reports_per_cpu_s="))
+        .and_then(|v| v.parse().ok())
+        .with_context(|| format!("no reports_per_cpu_s in {text:?}"))
+}
+
+/// CPU seconds (user + system) of `dsn parse` over `runs`, one invocation per run.
+fn our_cpu_secs(bin: &str, runs: &[Vec<&PathBuf>]) -> Result<f64> {
+    let cpu0 = children_cpu_secs();
+    for chunk in runs {
+        let status = Command::new(bin)
+            .args([
+                "--config",
+                "/nonexistent/mailing-manager.toml",
+                "dsn",
+                "parse",
+            ])
+            .args(chunk)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .status()
+            .with_context(|| format!("run {bin}"))?;
+        if !status.success() {
+            bail!("{bin} dsn parse failed: {status}");
+        }
+    }
+    Ok(children_cpu_secs() - cpu0)
 }
