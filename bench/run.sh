@@ -73,6 +73,10 @@ if wants 5; then
     export BENCH_MM_BIN="$target_dir/release/mailing-manager"
 fi
 ex="$target_dir/release/examples"
+if wants 5 && [ ! -d "$BENCH_DSN_CORPUS" ]; then
+    echo "bench/run.sh: no bounce corpus at $BENCH_DSN_CORPUS (relative to $(pwd)): figure 5" \
+         "will be skipped; set BENCH_DSN_CORPUS to its path" >&2
+fi
 
 logdir=$(mktemp -d /tmp/mm-bench.XXXXXX)
 results="$logdir/figures.tsv"
@@ -88,6 +92,13 @@ run() {
     "$@" 2>&1 | tee "$logdir/$name.log" | grep --line-buffered -v '^FIGURE'
     local rc=${PIPESTATUS[0]}
     grep '^FIGURE' "$logdir/$name.log" >> "$results"
+    # A program that cannot measure (no corpus, say) says SKIPPED: the table says so too.
+    local skipped
+    skipped=$(grep -m1 '^SKIPPED:' "$logdir/$name.log" | sed 's/^SKIPPED: *//')
+    if [ -n "$skipped" ]; then
+        printf 'FIGURE\t%s\tfigure %s not measured: %s\t—\t—\t—\t—\tskipped\n' \
+            "$name" "$name" "$skipped" >> "$results"
+    fi
     if [ "$rc" != 0 ]; then
         printf 'FIGURE\t%s\tfigure %s: the program failed (exit %s), see %s\t—\t—\t—\t—\tno\n' \
             "$name" "$name" "$rc" "$logdir/$name.log" >> "$results"
