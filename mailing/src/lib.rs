@@ -38,6 +38,7 @@ pub mod merge;
 pub mod paths;
 pub mod problem;
 pub mod recipients;
+mod repeats;
 mod seen;
 pub mod spec;
 

@@ -9,13 +9,15 @@
 //! 4. `invalid_address`: the address fails [`crate::address::is_valid`].
 //! 5. `duplicate`: the address (trimmed, case-insensitive) already appeared on an earlier
 //!    row with a valid address — whether or not that row is sent, so a blocked person is
-//!    not reached through a second row. Kept as 64-bit hashes: 8 bytes per address.
+//!    not reached through a second row. Compared as 64-bit hashes. The first pass also
+//!    finds which addresses repeat, so that the list, while it streams into the store,
+//!    remembers only those (see `repeats`).
 //! 6. `suppressed`: the suppression callback says so (hard bounces, complaints).
 //!
 //! Nothing disappears: every row yields a recipient, with `send = false` and the reason.
 use crate::address;
 use crate::mailing::Mailing;
-use crate::seen::Seen;
+use crate::repeats::{RepeatFinder, Repeats};
 use mm_domain::SkipReason;
 use mm_report::{is_truthy, ColumnNames, Report, ReportError, Row, WellKnown};
 use serde::Serialize;
@@ -113,7 +115,7 @@ pub struct RecipientList<'a> {
     report: Report,
     blocked_customers: HashSet<String>,
     exclude: HashSet<String>,
-    seen: Seen,
+    repeats: Repeats,
     suppressed: Option<SuppressionCheck<'a>>,
     counts: Counts,
     next_index: u32,
@@ -143,20 +145,27 @@ impl<'a> RecipientList<'a> {
         let mut first = Report::open(path, names)?;
         let wk = *first.well_known();
         let mut blocked_customers = HashSet::new();
-        if let (Some(id), Some(block)) = (wk.customer_id, wk.customer_block) {
-            for row in &mut first {
-                let row = row?;
+        let mut repeats = RepeatFinder::default();
+        for row in &mut first {
+            let row = row?;
+            if let (Some(id), Some(block)) = (wk.customer_id, wk.customer_block) {
                 if is_truthy(&row.values[block]) && !row.values[id].trim().is_empty() {
                     blocked_customers.insert(row.values[id].trim().to_string());
                 }
             }
+            // As `recipient` decides it: every valid address counts.
+            let email = row.values[wk.email].trim();
+            if address::is_valid(email) {
+                repeats.add(hash(&normalise(email)));
+            }
         }
+        let repeats = repeats.finish();
         let report = Report::open(path, names)?;
         Ok(RecipientList {
             report,
             blocked_customers,
             exclude: exclude.iter().map(|e| normalise(e)).collect(),
-            seen: Seen::default(),
+            repeats,
             suppressed: None,
             counts: Counts::default(),
             next_index: 0,
@@ -212,7 +221,7 @@ impl<'a> RecipientList<'a> {
         let key = normalise(&email);
         let valid = address::is_valid(&email);
         // Every valid address is remembered, whatever else applies to its row.
-        let first_time = valid && self.seen.insert(hash(&key));
+        let first_time = valid && self.repeats.first_time(hash(&key));
 
         let skip = if flag(wk.customer_block)
             || (!customer_id.is_empty() && self.blocked_customers.contains(&customer_id))

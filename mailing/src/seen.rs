@@ -1,4 +1,5 @@
-//! The addresses already met on a list (as 64-bit hashes), for the `duplicate` check.
+//! The addresses already met on a list (as 64-bit hashes), for the first pass of the
+//! `duplicate` check (`repeats`), which frees it before the list is imported.
 //!
 //! Why not a `HashSet<u64>`: its table doubles as it fills, so at 1,000,000 addresses it holds
 //! 2^21 slots of 9 bytes (18.9 MB) and, while growing, the old table as well — 28 MB at the
