@@ -16,7 +16,6 @@ use mail_builder::MessageBuilder;
 use mm_mailing::{FileContent, Mailing, Place, WellKnown};
 use std::borrow::Cow;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Where the `<style>` element goes before merge fields are parsed; replaced afterwards so
 /// that CSS such as `a[href]` can never be taken for a merge field.
@@ -51,24 +50,6 @@ pub struct PreparedMailing {
     /// Kept for the HTML preview, which inlines images as `data:` URIs.
     mailing: Mailing,
     column_names: Vec<String>,
-    /// The largest message rendered so far: the next one's buffer is allocated at that size.
-    largest: Largest,
-}
-
-/// The size of the largest message rendered so far.
-///
-/// Why: a message serialised into an empty `Vec` grows it by doubling, 8 KiB to 128 KiB for a
-/// ~97 KB message — ~120 KB copied in reallocations and a buffer a third larger than the
-/// message, per recipient. Those short-lived buffers of every size between the store's
-/// long-lived allocations left the sender's heap fragmented (figure 4 of `bench/`). Sized
-/// from the start, a message is one allocation of about its own size.
-#[derive(Debug, Default)]
-struct Largest(AtomicUsize);
-
-impl Clone for Largest {
-    fn clone(&self) -> Self {
-        Largest(AtomicUsize::new(self.0.load(Ordering::Relaxed)))
-    }
 }
 
 impl PreparedMailing {
@@ -145,7 +126,6 @@ impl PreparedMailing {
             options: options.clone(),
             mailing: mailing.clone(),
             column_names: columns.to_vec(),
-            largest: Largest::default(),
         })
     }
 
@@ -255,11 +235,8 @@ impl PreparedMailing {
         for (name, template) in &self.headers {
             builder = builder.header(name.as_str(), Text::new(template.fill(values)));
         }
-        // Merge fields make messages differ by a few hundred bytes; the margin keeps a slightly
-        // longer one from reallocating.
-        let mut out = Vec::with_capacity(self.largest.0.load(Ordering::Relaxed) + 1024);
+        let mut out = Vec::new();
         builder.body(body).serialize(&mut out);
-        self.largest.0.fetch_max(out.len(), Ordering::Relaxed);
         Ok(out)
     }
 
