@@ -13,7 +13,8 @@
 //!
 //! `BENCH_RSS_WRAP="heaptrack -o /tmp/ht"` runs each child under that command (a heap profile);
 //! `BENCH_RSS_CACHE_MB` sets the store's memory budget (default: the daemon's, 64);
-//! `BENCH_RSS_TRACE=SECS` prints the resident set and glibc's heap figures every SECS seconds.
+//! `BENCH_RSS_TRACE=SECS` prints the resident set and glibc's heap figures every SECS seconds,
+//! and whenever the peak rises by 256 kB (sampled every 100 ms).
 use anyhow::{bail, Context, Result};
 use mm_bench::measure::{heap_bytes, vm_hwm_kb, vm_rss_kb};
 use mm_bench::{fixture, knob, rate, sender, sink::Sink, Figure};
@@ -134,15 +135,30 @@ async fn child(folder: &Path, report: &Path, store_dir: &Path) -> Result<()> {
     if trace > 0 {
         std::thread::spawn(move || {
             let t0 = Instant::now();
+            let mut last_line = Instant::now();
+            let mut hwm = 0;
+            let mb = |b: u64| b as f64 / 1048576.0;
             loop {
-                std::thread::sleep(std::time::Duration::from_secs(trace));
-                let mb = |b: u64| b as f64 / 1048576.0;
+                // Sampled every 100 ms so that a short rise of the peak is seen with the heap
+                // figures of its moment (a "peak" line), besides one line every SECS seconds.
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                let now_hwm = vm_hwm_kb().unwrap_or(0);
+                let rose = now_hwm >= hwm + 256;
+                if !rose && last_line.elapsed().as_secs() < trace {
+                    continue;
+                }
+                if rose {
+                    hwm = now_hwm;
+                } else {
+                    last_line = Instant::now();
+                }
                 let (used, free, mapped) = heap_bytes().unwrap_or_default();
                 eprintln!(
-                    "  trace {:>5.0} s: rss {:.1} MB (hwm {:.1}), heap in use {:.1} MB, free kept {:.1} MB, mapped {:.1} MB",
+                    "  {} {:>6.1} s: rss {:.1} MB (hwm {:.1}), heap in use {:.1} MB, free kept {:.1} MB, mapped {:.1} MB",
+                    if rose { "peak " } else { "trace" },
                     t0.elapsed().as_secs_f64(),
                     vm_rss_kb().unwrap_or(0) as f64 / 1024.0,
-                    vm_hwm_kb().unwrap_or(0) as f64 / 1024.0,
+                    now_hwm as f64 / 1024.0,
                     mb(used),
                     mb(free),
                     mb(mapped)
