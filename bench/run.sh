@@ -14,8 +14,9 @@
 #   BENCH_RENDER_COUNT [20000]        figure 1: messages of each kind
 #   BENCH_SEND_COUNT [100000]         figure 2: recipients per connection count
 #   BENCH_CONNECTIONS [1,4,16]        figure 2: connection counts
-#   BENCH_POSTFIX_COUNT [5000]        figure 3: recipients per round (2 rounds)
+#   BENCH_POSTFIX_COUNT [5000]        figure 3: recipients per round
 #   BENCH_POSTFIX_CONNECTIONS [4]     figure 3: connections/sessions
+#   BENCH_POSTFIX_ROUNDS [4]          figure 3: rounds, alternating which side goes first
 #   BENCH_RSS_COUNTS [100000,1000000] figure 4: list sizes
 #   BENCH_DSN_CORPUS [../shared/dsn-corpus]  figure 5: the corpus (read only)
 #   BENCH_DSN_ROUNDS [20]             figure 5: passes over the corpus
@@ -44,6 +45,7 @@ export BENCH_SEND_COUNT="${BENCH_SEND_COUNT:-100000}"
 export BENCH_CONNECTIONS="${BENCH_CONNECTIONS:-1,4,16}"
 export BENCH_POSTFIX_COUNT="${BENCH_POSTFIX_COUNT:-5000}"
 export BENCH_POSTFIX_CONNECTIONS="${BENCH_POSTFIX_CONNECTIONS:-4}"
+export BENCH_POSTFIX_ROUNDS="${BENCH_POSTFIX_ROUNDS:-4}"
 export BENCH_RSS_COUNTS="${BENCH_RSS_COUNTS:-100000,1000000}"
 export BENCH_DSN_CORPUS="${BENCH_DSN_CORPUS:-../shared/dsn-corpus}"
 export BENCH_DSN_ROUNDS="${BENCH_DSN_ROUNDS:-20}"
@@ -129,7 +131,7 @@ write_results() {
         echo "- load average (1/5/15 min): $load_start at the start, $load_end at the end"
         echo "- figures run: ${figures[*]}"
         echo "- counts: render $BENCH_RENDER_COUNT msgs; smtp-sink $BENCH_SEND_COUNT recipients at $BENCH_CONNECTIONS connections;" \
-             "Postfix 2 × $BENCH_POSTFIX_COUNT recipients at $BENCH_POSTFIX_CONNECTIONS connections; RSS at $BENCH_RSS_COUNTS recipients;" \
+             "Postfix $BENCH_POSTFIX_ROUNDS × $BENCH_POSTFIX_COUNT recipients at $BENCH_POSTFIX_CONNECTIONS connections; RSS at $BENCH_RSS_COUNTS recipients;" \
              "dsn corpus × $BENCH_DSN_ROUNDS rounds, $BENCH_DSN_REPEAT alternating samples; milter $BENCH_MILTER_ROUNDS × $BENCH_MILTER_COUNT msgs per Postfix"
         echo
         echo "$table"
