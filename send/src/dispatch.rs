@@ -3,8 +3,7 @@
 //!
 //! # Crash safety
 //! A *pass* reads the store's due queue lazily (memory stays flat in the list length) on a
-//! blocking thread that renders ahead by at most `max(concurrency, 8)` messages (see
-//! [`RENDER_BATCH`]); `concurrency` workers
+//! blocking thread that renders ahead by at most `concurrency` messages; `concurrency` workers
 //! take messages from it. A worker relays its message, then writes the outcome and awaits a
 //! store flush that started after that write (group commit: one flush at a time serves every
 //! write made before it, see `commit`). Meanwhile it relays its next message, but that
@@ -92,14 +91,6 @@ pub enum Finished {
     /// Shutdown was requested; pending recipients stay pending for the next run.
     Stopped,
 }
-
-/// The feeder takes room in the job queue for this many messages at once, and the queue holds
-/// at least twice as many. Why: a feeder that waits for one free slot is woken for every
-/// message a worker takes; waiting for four wakes it a quarter as often. Measured at one
-/// connection (`perf stat` over 3 s of `fig2_sink`'s send): futex calls per message 6.0 →
-/// 3.1, context switches 7.0 → 5.8. The queue holds `concurrency` rendered messages (~100 KB
-/// each in figure 2) as before once `concurrency` reaches 8, and at most 8 below that.
-const RENDER_BATCH: usize = 4;
 
 /// A rendered message for one recipient, on its way from the feeder to a worker.
 struct Job {
@@ -201,7 +192,7 @@ async fn run_passes(ctx: &Arc<Ctx>) -> Result<Finished, DispatchError> {
 /// Sends every row that is due at `now`, then flushes.
 async fn pass(ctx: &Arc<Ctx>, now: u64) -> Result<(), DispatchError> {
     let concurrency = ctx.pool.config().concurrency.max(1);
-    let (tx, rx) = mpsc::channel::<Job>(concurrency.max(2 * RENDER_BATCH));
+    let (tx, rx) = mpsc::channel::<Job>(concurrency);
     let feeder = {
         let ctx = ctx.clone();
         tokio::task::spawn_blocking(move || feed(&ctx, now, tx))
@@ -226,9 +217,6 @@ async fn pass(ctx: &Arc<Ctx>, now: u64) -> Result<(), DispatchError> {
 /// The feeder (a blocking thread): due rows → checks → rendered jobs.
 fn feed(ctx: &Ctx, now: u64, tx: mpsc::Sender<Job>) -> Result<(), DispatchError> {
     let store = &ctx.store;
-    // Room in the queue taken ahead (see `RENDER_BATCH`); the unused rest is given back when
-    // this is dropped.
-    let mut room = None;
     for row in store.due_rows(ctx.number, now) {
         if ctx.shutdown.is_cancelled() {
             break;
@@ -268,20 +256,9 @@ fn feed(ctx: &Ctx, now: u64, tx: mpsc::Sender<Job>) -> Result<(), DispatchError>
             envelope: a.envelope,
             message: Arc::new(message),
         };
-        let permit = match room.as_mut().and_then(Iterator::next) {
-            Some(p) => p,
-            None => {
-                // The workers are gone (a failure, or shutdown) when this fails.
-                let Ok(r) = futures::executor::block_on(tx.reserve_many(RENDER_BATCH)) else {
-                    break;
-                };
-                match room.insert(r).next() {
-                    Some(p) => p,
-                    None => break,
-                }
-            }
-        };
-        permit.send(job);
+        if tx.blocking_send(job).is_err() {
+            break;
+        }
     }
     Ok(())
 }
