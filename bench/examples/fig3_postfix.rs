@@ -20,8 +20,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 // One thread, as the daemon runs its sender (`daemon/src/cmd/run.rs`, `spawn_sender`): the
-// pool's connections and the dispatch on a single-threaded runtime, rendering and store
-// writes on its blocking pool.
+// pool's connections and the dispatch on a single-threaded runtime, rendering on its
+// blocking pool, the outcomes' writes and flushes on the dispatch's committer thread.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
     // As the daemon's `main` does, before any thread of ours allocates.

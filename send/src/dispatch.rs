@@ -4,12 +4,12 @@
 //! # Crash safety
 //! A *pass* reads the store's due queue lazily (memory stays flat in the list length) on a
 //! blocking thread that renders ahead by at most `concurrency` messages; `concurrency` workers
-//! take messages from it. A worker relays its message, then writes the outcome and awaits a
-//! store flush that started after that write (group commit: one flush at a time serves every
-//! write made before it, see `commit`). Meanwhile it relays its next message, but that
-//! message's final dot — the moment the relay takes it — waits for the flush (`Gate`). So at
-//! any moment at most `concurrency` messages have been accepted by the relay without being
-//! durably `sent`: a crash re-sends at most that many.
+//! take messages from it. A worker relays its message, then hands the outcome to the
+//! committer thread, which writes it and flushes the store (group commit: one flush serves
+//! every outcome written before it, see `commit`). Meanwhile the worker relays its next
+//! message, but that message's final dot — the moment the relay takes it — waits for the
+//! flush (`Gate`). So at any moment at most `concurrency` messages have been accepted by the
+//! relay without being durably `sent`: a crash re-sends at most that many.
 //! A restart simply runs again: everything still `pending` is due.
 //!
 //! # Outcomes
@@ -23,7 +23,7 @@
 //!
 //! Passes repeat until nothing is pending; between passes the loop sleeps until the next
 //! retry is due (at most a second, so rows ticked meanwhile are picked up).
-use crate::commit::GroupCommit;
+use crate::commit::{Committer, Pending};
 use crate::gate::{Gate, GateOpener};
 use crate::outcome::Outcome;
 use crate::pool::SmtpPool;
@@ -58,6 +58,11 @@ pub enum DispatchError {
     /// Reading or writing the store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// The store flush that was to make an outcome durable failed (sled's message; the
+    /// outcome is written but may be lost in a crash, and its worker's next message was not
+    /// sent).
+    #[error("store flush: {0}")]
+    Flush(String),
     /// The store has no such mailing.
     #[error("mailing {0:?} is not in the store")]
     UnknownMailing(String),
@@ -103,7 +108,7 @@ struct Job {
 /// What every worker needs.
 struct Ctx {
     store: Store,
-    commit: GroupCommit,
+    commit: Committer,
     number: u32,
     render: Arc<dyn Render>,
     verp: Verp,
@@ -147,7 +152,7 @@ pub async fn run(
 
     let ctx = Arc::new(Ctx {
         store: store.clone(),
-        commit: GroupCommit::new(store.clone()),
+        commit: Committer::start(store.clone(), pool.config().concurrency)?,
         number,
         render,
         verp: verp.clone(),
@@ -207,10 +212,7 @@ async fn pass(ctx: &Arc<Ctx>, now: u64) -> Result<(), DispatchError> {
     worked?;
     fed?;
     // The feeder's own writes (suppressed, unrenderable) are flushed here.
-    let c = ctx.clone();
-    tokio::task::spawn_blocking(move || c.commit.durable())
-        .await
-        .map_err(|e| DispatchError::Task(e.to_string()))??;
+    blocking(&ctx.store, |s| s.flush()).await??;
     Ok(())
 }
 
@@ -281,11 +283,21 @@ async fn worker(
     };
     loop {
         let (opener, gate) = Gate::pair();
-        let recorded = record(ctx, &job, outcome, opener);
+        let submitted = submit(ctx, &job, &outcome, opener);
+        // The committer flushes this outcome when the next message's dot waits for it, or
+        // when there is no next message to wait for (see `commit`).
+        let gate = gate.on_wait(submitted.0.demand());
+        let demand = submitted.0.demand();
+        let recorded = settle(ctx, &job, outcome, submitted);
         let following = async {
-            let job = next().await?;
-            let outcome = relay(ctx, &job, gate).await?;
-            Some((job, outcome))
+            let followed = async {
+                let job = next().await?;
+                let outcome = relay(ctx, &job, gate).await?;
+                Some((job, outcome))
+            }
+            .await;
+            demand();
+            followed
         };
         let (recorded, following) = tokio::join!(recorded, following);
         recorded?;
@@ -330,16 +342,11 @@ async fn relay(ctx: &Ctx, job: &Job, gate: Gate) -> Option<Outcome> {
     }
 }
 
-/// Writes the outcome, waits until it is durable, and then opens `durable` (fails it when
-/// the write or the flush failed).
-async fn record(
-    ctx: &Arc<Ctx>,
-    job: &Job,
-    outcome: Outcome,
-    durable: GateOpener,
-) -> Result<(), DispatchError> {
+/// Hands the outcome to the committer, which writes it and opens `durable` once it is
+/// flushed (fails it when the write or the flush failed). Returns what to count once it is.
+fn submit(ctx: &Ctx, job: &Job, outcome: &Outcome, durable: GateOpener) -> (Pending, Counter) {
     let config = ctx.pool.config();
-    let (update, counter) = match &outcome {
+    let (update, counter) = match outcome {
         Outcome::Accepted { queue_id, reply } => (
             RecipientUpdate::sent(queue_id.clone(), reply.clone()),
             Counter::Sent,
@@ -362,25 +369,19 @@ async fn record(
             }
         }
     };
-    let (number, row) = (ctx.number, job.row);
-    // The promise of SPEC §7: durable before this worker's next message is accepted (its
-    // final dot waits for this, see `worker`). Write, flush and open the gate in one
-    // blocking call: every hop between threads here delays that dot.
-    let written = tokio::task::spawn_blocking({
-        let ctx = ctx.clone();
-        move || -> Result<UpdateOutcome, DispatchError> {
-            let written = ctx.store.update_recipient(number, row, &update);
-            let written = written.map_err(DispatchError::from).and_then(|w| {
-                ctx.commit.durable()?;
-                Ok(w)
-            });
-            durable.decide(written.is_ok());
-            written
-        }
-    })
-    .await
-    .map_err(|e| DispatchError::Task(e.to_string()))??;
-    match written {
+    let pending = ctx.commit.submit(ctx.number, job.row, update, durable);
+    (pending, counter)
+}
+
+/// Waits until the outcome handed over by [`submit`] is durable, and counts it.
+async fn settle(
+    ctx: &Ctx,
+    job: &Job,
+    outcome: Outcome,
+    (pending, counter): (Pending, Counter),
+) -> Result<(), DispatchError> {
+    let row = job.row;
+    match pending.durable().await? {
         UpdateOutcome::Applied { .. } => ctx.progress.add(counter),
         UpdateOutcome::Refused { current } => {
             // A report got there first (e.g. a DSN for a message sent before a crash).

@@ -7,7 +7,8 @@
 //! - [`outcome`]: `Outcome` — accepted (with queue id), rejected (5xx), deferred, unreachable.
 //! - [`pool`]: `SmtpPool` — tasks each owning one SMTP connection; `send(envelope, bytes)`.
 //! - [`gate`]: `Gate` — what a message's final dot waits for (the previous outcome's flush).
-//! - `commit`: group commit — one store flush at a time, serving all writes before it.
+//! - `commit`: group commit — a committer thread writes the workers' outcomes and flushes
+//!   once for all of them, when a final dot needs it.
 //! - `connection`: one SMTP session on mail-send's `SmtpClient` (TCP_NODELAY, EHLO, RSET).
 //! - `relays`: spreading over relays and skipping a relay that is down.
 //! - `rate`: global and per-domain message rates.

@@ -140,7 +140,8 @@ async fn spawn_milter(
 /// 6,000 messages): 8.8 against 13.9 context switches per message at one connection, 8.2
 /// against 11.9 at four. One thread carries the pool's sockets, ~120 µs of CPU per ~100 KB
 /// message (most of it the kernel's loopback delivery), so several thousand messages a
-/// second — more than one relay takes; rendering and store writes run on the blocking pool.
+/// second — more than one relay takes; rendering runs on the blocking pool,
+/// the outcomes' writes and flushes on the dispatch's committer thread (`mm_send`'s `commit`).
 async fn spawn_sender(
     config: mm_send::SenderConfig,
     token: tokio_util::sync::CancellationToken,
